@@ -1,0 +1,284 @@
+//! Help while typing: completion, inspection (help for the magic under the cursor) and
+//! whether a cell is complete. All take byte offsets; they need no running session.
+
+use crate::bundle::Bundle;
+use crate::cell::{Form, Part, split};
+use crate::registry;
+use crate::spec::ParamKind;
+
+/// Completion candidates that replace `code[start..end]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Completion {
+    pub matches: Vec<String>,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Whether a cell can run as it is, as a console asks before sending it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Completeness {
+    Complete,
+    /// More lines are expected; the indent to start the next one with.
+    Incomplete(String),
+    Invalid,
+}
+
+fn line_around(code: &str, cursor: usize) -> (usize, &str) {
+    let cursor = floor(code, cursor);
+    let start = code[..cursor].rfind('\n').map_or(0, |i| i + 1);
+    let end = code[cursor..].find('\n').map_or(code.len(), |i| cursor + i);
+    (start, &code[start..end])
+}
+
+fn floor(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Completes a magic name, a flag, a `key=`, a value, or (for `%env`) a variable name.
+pub fn complete(code: &str, cursor: usize) -> Completion {
+    let cursor = floor(code, cursor);
+    let (line_start, line) = line_around(code, cursor);
+    let before = &code[line_start..cursor];
+    let indent = before.len() - before.trim_start().len();
+    let typed = &before[indent..];
+    if !typed.starts_with('%') {
+        return Completion {
+            start: cursor,
+            end: cursor,
+            ..Completion::default()
+        };
+    }
+    let word_start = before
+        .rfind(char::is_whitespace)
+        .map_or(line_start, |i| line_start + i + 1);
+    let word = &code[word_start..cursor];
+    if word_start == line_start + indent {
+        let matches = registry::all()
+            .iter()
+            .map(|m| m.spec().call_name())
+            .filter(|n| n.starts_with(word))
+            .collect();
+        return Completion {
+            matches,
+            start: word_start,
+            end: cursor,
+        };
+    }
+    let head = line[indent..].split_whitespace().next().unwrap_or("");
+    let form = if head.starts_with("%%") { Form::Cell } else { Form::Line };
+    let name = head.trim_start_matches('%').trim_end_matches('?');
+    let Some(magic) = registry::lookup(name, form) else {
+        return Completion {
+            start: cursor,
+            end: cursor,
+            ..Completion::default()
+        };
+    };
+    let spec = magic.spec();
+    let mut matches: Vec<String> = Vec::new();
+    if let Some((key, value)) = word.split_once('=') {
+        if let Some(p) = spec
+            .params
+            .iter()
+            .find(|p| p.kind == ParamKind::Named && p.name.eq_ignore_ascii_case(key))
+        {
+            matches = p
+                .values
+                .iter()
+                .filter(|v| v.to_ascii_lowercase().starts_with(&value.to_ascii_lowercase()))
+                .map(|v| format!("{key}={v}"))
+                .collect();
+        }
+    } else {
+        for p in spec.params {
+            match p.kind {
+                ParamKind::Flag { short } => {
+                    let long = format!("--{}", p.name);
+                    if word.starts_with('-') && long.starts_with(word) {
+                        matches.push(long);
+                    } else if let Some(c) = short.map(|c| format!("-{c}")).filter(|s| s == word) {
+                        matches.push(c);
+                    }
+                }
+                ParamKind::Named if !word.starts_with('-') => {
+                    if p.name.to_ascii_lowercase().starts_with(&word.to_ascii_lowercase()) {
+                        matches.push(format!("{}=", p.name));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !word.starts_with('-') {
+            matches.extend(magic.complete_value(word));
+        }
+    }
+    matches.sort();
+    matches.dedup();
+    Completion {
+        matches,
+        start: word_start,
+        end: cursor,
+    }
+}
+
+/// Help for the magic on the cursor's line, if there is one.
+pub fn inspect(code: &str, cursor: usize) -> Option<Bundle> {
+    let (_, line) = line_around(code, cursor);
+    let head = line.trim_start().split_whitespace().next()?;
+    let form = if head.starts_with("%%") {
+        Form::Cell
+    } else if head.starts_with('%') {
+        Form::Line
+    } else {
+        return None;
+    };
+    let name = head.trim_start_matches('%').trim_end_matches('?');
+    registry::lookup(name, form).map(|m| m.spec().help())
+}
+
+/// Whether the cell is ready to run: a trailing `\`, an empty cell-magic body or unclosed
+/// brackets in code mean more is to come; brackets closed that were never opened are invalid.
+pub fn is_complete(code: &str) -> Completeness {
+    let last = code.lines().last().unwrap_or("");
+    if last.trim_end().ends_with('\\') {
+        return Completeness::Incomplete(String::new());
+    }
+    let mut result = Completeness::Complete;
+    for part in split(code) {
+        match part {
+            Part::Magic(call) if call.form == Form::Cell && call.body.trim().is_empty() && !call.help => {
+                result = Completeness::Incomplete(String::new());
+            }
+            Part::Magic(_) => {}
+            Part::Code { text, .. } => match brackets(text) {
+                Completeness::Complete => {}
+                other => return other,
+            },
+        }
+    }
+    result
+}
+
+/// Bracket balance of Rust code, skipping strings, chars and comments.
+fn brackets(code: &str) -> Completeness {
+    let mut stack = Vec::new();
+    let mut chars = code.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '/' if chars.peek() == Some(&'/') => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut prev = ' ';
+                let mut closed = false;
+                for c in chars.by_ref() {
+                    if prev == '*' && c == '/' {
+                        closed = true;
+                        break;
+                    }
+                    prev = c;
+                }
+                if !closed {
+                    return Completeness::Incomplete(String::new());
+                }
+            }
+            '"' => {
+                let mut closed = false;
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => {
+                            closed = true;
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                if !closed {
+                    return Completeness::Incomplete(String::new());
+                }
+            }
+            '(' | '[' | '{' => stack.push(c),
+            ')' | ']' | '}' => {
+                let open = match c {
+                    ')' => '(',
+                    ']' => '[',
+                    _ => '{',
+                };
+                if stack.pop() != Some(open) {
+                    return Completeness::Invalid;
+                }
+            }
+            _ => {}
+        }
+    }
+    if stack.is_empty() {
+        Completeness::Complete
+    } else {
+        Completeness::Incomplete("    ".repeat(stack.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(code: &str) -> Vec<String> {
+        complete(code, code.len()).matches
+    }
+
+    #[test]
+    fn completes_magic_names_flags_and_variables() {
+        assert_eq!(names("%ls"), ["%lsmagic"]);
+        assert_eq!(names("%%ba"), ["%%bash"]);
+        assert_eq!(names("x\n  %cl"), ["%clear"]);
+        assert!(names("%").contains(&"%env".to_owned()));
+        assert_eq!(names("%env --u"), ["--unset"]);
+        assert_eq!(names("%env -u"), ["-u"]);
+        assert!(names("%env PAT").contains(&"PATH".to_owned()));
+        assert!(names("let x").is_empty());
+        assert!(names("%nosuch x").is_empty());
+        let c = complete("%env PAT", 8);
+        assert_eq!((c.start, c.end), (5, 8));
+    }
+
+    #[test]
+    fn cursor_inside_a_character_does_not_panic() {
+        let _ = complete("%é", 2);
+        let _ = inspect("%é", 2);
+    }
+
+    #[test]
+    fn inspects_the_magic_on_the_line() {
+        assert!(inspect("%env X", 6).unwrap().plain().contains("%env"));
+        assert!(inspect("%%bash\nls", 2).unwrap().plain().contains("bash"));
+        assert!(inspect("let x = 1;", 3).is_none());
+        assert!(inspect("%nosuch", 3).is_none());
+    }
+
+    #[test]
+    fn completeness() {
+        use Completeness::*;
+        assert_eq!(is_complete("%lsmagic"), Complete);
+        assert_eq!(is_complete(""), Complete);
+        assert_eq!(is_complete("%env A=\\"), Incomplete(String::new()));
+        assert_eq!(is_complete("%%bash"), Incomplete(String::new()));
+        assert_eq!(is_complete("%%bash\necho hi"), Complete);
+        assert_eq!(is_complete("fn main() {"), Incomplete("    ".into()));
+        assert_eq!(is_complete("let s = \"(\";"), Complete);
+        assert_eq!(is_complete("// )\nlet x = 1;"), Complete);
+        assert_eq!(is_complete("fn main() }"), Invalid);
+        assert_eq!(is_complete("let v = [1, 2);"), Invalid);
+    }
+}

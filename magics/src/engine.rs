@@ -1,0 +1,104 @@
+//! Runs a cell: each part in order, a panic or an interrupt turned into an error, the last
+//! part's value as the cell's value.
+
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::cell::{Call, Part, split};
+use crate::magic::Ctx;
+use crate::output::Output;
+use crate::vars::Vars;
+use crate::{Bundle, MagicError, registry};
+
+/// How the front end asked for the cell to run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CellOptions {
+    /// The front end accepts `input_request`s.
+    pub allow_stdin: bool,
+}
+
+/// Runs cells and owns the session they share (for now, its environment variables).
+#[derive(Debug, Default)]
+pub struct Engine {
+    vars: Vars,
+}
+
+impl Engine {
+    pub fn new() -> Self {
+        Engine::default()
+    }
+
+    /// Runs every part of `cell`; stops at the first error. The value is the last part's.
+    pub async fn run_cell(
+        &mut self,
+        cell: &str,
+        options: CellOptions,
+        out: &mut dyn Output,
+        cancel: &CancellationToken,
+    ) -> Result<Option<Bundle>, MagicError> {
+        let mut value = None;
+        for part in split(cell) {
+            if cancel.is_cancelled() {
+                return Err(MagicError::Interrupted);
+            }
+            value = match part {
+                Part::Code { text, start } => {
+                    return Err(MagicError::RustCellsUnavailable {
+                        span: start..start + text.find('\n').unwrap_or(text.len()),
+                    });
+                }
+                Part::Magic(call) => {
+                    let mut ctx = Ctx {
+                        out: &mut *out,
+                        cancel,
+                        allow_stdin: options.allow_stdin,
+                        vars: &mut self.vars,
+                    };
+                    let run = AssertUnwindSafe(run_call(&mut ctx, &call)).catch_unwind();
+                    tokio::select! {
+                        result = run => result.unwrap_or_else(|panic| Err(MagicError::Internal {
+                            message: panic_message(panic.as_ref()),
+                        }))?,
+                        () = cancel.cancelled() => return Err(MagicError::Interrupted),
+                    }
+                }
+            };
+        }
+        Ok(value)
+    }
+}
+
+async fn run_call(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Option<Bundle>, MagicError> {
+    let Some(magic) = registry::lookup(call.name, call.form) else {
+        if let Some(other) = registry::lookup_other_form(call.name, call.form) {
+            let name = other.spec().name.to_owned();
+            let span = call.name_span.start - call.form.prefix().len()..call.name_span.end;
+            return Err(match call.form {
+                crate::cell::Form::Cell => MagicError::NotACellMagic { magic: name, span },
+                crate::cell::Form::Line => MagicError::NotALineMagic { magic: name, span },
+            });
+        }
+        return Err(MagicError::UnknownMagic {
+            prefix: call.form.prefix(),
+            name: call.name.to_owned(),
+            span: call.name_span.start - call.form.prefix().len()..call.name_span.end,
+            suggestion: registry::suggest(call.name, call.form),
+        });
+    };
+    if call.help {
+        ctx.out.page(magic.spec().help());
+        return Ok(None);
+    }
+    magic.run(ctx, call).await
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a magic panicked".to_owned());
+    format!("{text} (the kernel is still running; please report this)")
+}

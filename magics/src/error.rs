@@ -1,0 +1,164 @@
+//! The errors a cell can end with: each has a stable name (the Jupyter `ename`), a message
+//! that says what to change, and where there is one, the span of the offending text.
+
+use std::ops::Range;
+
+/// Everything that can stop a cell. Names are append-only: tests and users match on them.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MagicError {
+    #[error("there is no magic named `{prefix}{name}`{}", suggest(suggestion.as_deref()))]
+    UnknownMagic {
+        prefix: &'static str,
+        name: String,
+        span: Range<usize>,
+        suggestion: Option<String>,
+    },
+    #[error("`%{magic}`: expected {expected}")]
+    Syntax {
+        magic: String,
+        expected: String,
+        span: Range<usize>,
+    },
+    #[error("`%{magic}` has no argument `{arg}`{}", suggest(suggestion.as_deref()))]
+    UnknownArgument {
+        magic: String,
+        arg: String,
+        span: Range<usize>,
+        suggestion: Option<String>,
+    },
+    #[error("`%{magic}`: {message}")]
+    InvalidArgument {
+        magic: String,
+        message: String,
+        span: Option<Range<usize>>,
+    },
+    #[error("`%{magic}` is a line magic: write it with one `%`, not `%%`")]
+    NotACellMagic { magic: String, span: Range<usize> },
+    #[error("`%%{magic}` is a cell magic: write it with `%%` on the first line of the cell")]
+    NotALineMagic { magic: String, span: Range<usize> },
+    #[error("environment variable `{name}` is not set")]
+    EnvVarNotSet { name: String },
+    #[error("this front end does not accept input (allow_stdin is false); set the value another way")]
+    StdinNotAllowed,
+    #[error("`{program}` could not be started: {reason}")]
+    CommandNotStarted { program: String, reason: String },
+    #[error("`{program}` exited with {status}")]
+    CommandFailed { program: String, status: String },
+    #[error("interrupted")]
+    Interrupted,
+    #[error(
+        "Rust cells are not available in this build of azq; they come with evcxr behind the \
+         cargo feature `rust` (build with `cargo build --release --features rust`); magics \
+         (`%lsmagic` lists them) work now"
+    )]
+    RustCellsUnavailable { span: Range<usize> },
+    #[error("internal error: {message}")]
+    Internal { message: String },
+}
+
+fn suggest(suggestion: Option<&str>) -> String {
+    match suggestion {
+        Some(s) => format!("; did you mean `{s}`?"),
+        None => String::new(),
+    }
+}
+
+impl MagicError {
+    /// The stable name shown as the Jupyter `ename`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            MagicError::UnknownMagic { .. } => "UnknownMagic",
+            MagicError::Syntax { .. } => "SyntaxError",
+            MagicError::UnknownArgument { .. } => "UnknownArgument",
+            MagicError::InvalidArgument { .. } => "InvalidArgument",
+            MagicError::NotACellMagic { .. } => "NotACellMagic",
+            MagicError::NotALineMagic { .. } => "NotALineMagic",
+            MagicError::EnvVarNotSet { .. } => "EnvVarNotSet",
+            MagicError::StdinNotAllowed => "StdinNotAllowed",
+            MagicError::CommandNotStarted { .. } => "CommandNotStarted",
+            MagicError::CommandFailed { .. } => "CommandFailed",
+            MagicError::Interrupted => "Interrupted",
+            MagicError::RustCellsUnavailable { .. } => "RustCellsUnavailable",
+            MagicError::Internal { .. } => "InternalError",
+        }
+    }
+
+    /// The byte range of the cell text the error is about, if any.
+    pub fn span(&self) -> Option<Range<usize>> {
+        match self {
+            MagicError::UnknownMagic { span, .. }
+            | MagicError::Syntax { span, .. }
+            | MagicError::UnknownArgument { span, .. }
+            | MagicError::NotACellMagic { span, .. }
+            | MagicError::NotALineMagic { span, .. }
+            | MagicError::RustCellsUnavailable { span } => Some(span.clone()),
+            MagicError::InvalidArgument { span, .. } => span.clone(),
+            _ => None,
+        }
+    }
+
+    /// The traceback lines a front end shows: the message, then the offending line of the
+    /// cell with a caret under the bad text.
+    pub fn traceback(&self, cell: &str) -> Vec<String> {
+        let mut lines = vec![format!("{}: {}", self.name(), self)];
+        if let Some(span) = self.span() {
+            lines.extend(caret_excerpt(cell, span));
+        }
+        lines
+    }
+}
+
+/// The line of `text` holding `span.start`, numbered, with carets under the span.
+pub fn caret_excerpt(text: &str, span: Range<usize>) -> Vec<String> {
+    let start = floor_char_boundary(text, span.start.min(text.len()));
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let line = &text[line_start..line_end];
+    let line_no = text[..line_start].matches('\n').count() + 1;
+    let end = floor_char_boundary(text, span.end.clamp(start, line_end));
+    let col = text[line_start..start].chars().count();
+    let width = text[start..end].chars().count().max(1);
+    let gutter = format!("{line_no} | ");
+    vec![
+        format!("{gutter}{line}"),
+        format!("{}{}{}", " ".repeat(gutter.len()), " ".repeat(col), "^".repeat(width)),
+    ]
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caret_points_at_the_span_on_its_line() {
+        let cell = "%env X=1\n%lsmagik now";
+        let err = MagicError::UnknownMagic {
+            prefix: "%",
+            name: "lsmagik".into(),
+            span: 10..17,
+            suggestion: Some("%lsmagic".into()),
+        };
+        assert_eq!(
+            err.traceback(cell),
+            [
+                "UnknownMagic: there is no magic named `%lsmagik`; did you mean `%lsmagic`?",
+                "2 | %lsmagik now",
+                "     ^^^^^^^",
+            ]
+        );
+    }
+
+    #[test]
+    fn caret_survives_spans_past_the_end_and_inside_characters() {
+        assert_eq!(caret_excerpt("é", 1..9), ["1 | é", "    ^"]);
+        assert_eq!(caret_excerpt("", 3..4), ["1 | ", "    ^"]);
+    }
+}
