@@ -1,0 +1,217 @@
+//! The execution task: the only owner of the engine. It runs execute requests one at a
+//! time in arrival order, numbers them, records history, and aborts the requests queued
+//! behind a failed one when the front end asked for `stop_on_error`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use azq_magics::{CellOptions, Engine};
+use chrono::{DateTime, Utc};
+use jupyter_protocol::{
+    ExecuteInput, ExecuteReply, ExecuteRequest, ExecuteResult, ExecutionCount, ExecutionState,
+    ExpressionResult, JupyterMessageContent, Payload, ReplyStatus, Transient,
+};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::history::History;
+use crate::iopub::Iopub;
+use crate::publisher::{CellOutput, Discard};
+use crate::router::Replies;
+use crate::stdin::Stdin;
+use crate::to_proto::{error_output, media, reply_error};
+use crate::wire::{Parent, Signer};
+
+/// After a failure, requests sent before it (by their header's date) and arriving within
+/// this window are aborted too: a fast failure can finish before the next queued request
+/// has been read off the socket.
+const ABORT_WINDOW: Duration = Duration::from_millis(200);
+
+pub struct Job {
+    pub parent: Arc<Parent>,
+    pub request: ExecuteRequest,
+}
+
+pub struct Executor {
+    pub engine: Engine,
+    pub history: Arc<Mutex<History>>,
+    pub iopub: Iopub,
+    pub replies: Replies,
+    pub signer: Signer,
+    pub stdin: Stdin,
+    /// The running cell's interrupt token, replaced for each cell.
+    pub current: Arc<Mutex<CancellationToken>>,
+}
+
+impl Executor {
+    pub fn spawn(self) -> mpsc::UnboundedSender<Job> {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
+        tokio::spawn(async move {
+            let mut state = State {
+                ex: self,
+                count: 0,
+                abort_before: None,
+            };
+            while let Some(job) = rx.recv().await {
+                state.handle(job).await;
+            }
+        });
+        tx
+    }
+}
+
+struct State {
+    ex: Executor,
+    count: usize,
+    abort_before: Option<(DateTime<Utc>, Instant)>,
+}
+
+impl State {
+    fn reply(&self, parent: &Arc<Parent>, content: ExecuteReply) {
+        let content = JupyterMessageContent::ExecuteReply(content);
+        self.ex
+            .replies
+            .send(self.ex.signer.encode(&parent.ids, Some(parent), &content));
+    }
+
+    fn queued_behind_failure(&self, parent: &Parent) -> bool {
+        self.abort_before
+            .is_some_and(|(failed_at, until)| Instant::now() < until && parent.header.date < failed_at)
+    }
+
+    async fn handle(&mut self, job: Job) {
+        let Job { parent, request } = job;
+        let iopub = self.ex.iopub.clone();
+        iopub.status(Some(&parent), ExecutionState::Busy);
+        if self.queued_behind_failure(&parent) {
+            self.reply(
+                &parent,
+                ExecuteReply {
+                    status: ReplyStatus::Aborted,
+                    execution_count: ExecutionCount::new(self.count),
+                    user_expressions: Some(HashMap::new()),
+                    ..ExecuteReply::default()
+                },
+            );
+            iopub.status(Some(&parent), ExecutionState::Idle);
+            return;
+        }
+
+        let counted = request.store_history && !request.silent;
+        if counted {
+            self.count += 1;
+        }
+        let count = ExecutionCount::new(self.count);
+        if !request.silent {
+            iopub.send(
+                Some(&parent),
+                ExecuteInput {
+                    code: request.code.clone(),
+                    execution_count: count,
+                },
+            );
+        }
+
+        let token = CancellationToken::new();
+        *self.ex.current.lock().expect("interrupt slot") = token.clone();
+        let mut out = CellOutput {
+            iopub: &self.ex.iopub,
+            stdin: &self.ex.stdin,
+            parent: &parent,
+            allow_stdin: request.allow_stdin,
+            pages: Vec::new(),
+        };
+        let options = CellOptions {
+            allow_stdin: request.allow_stdin,
+        };
+        let result = self
+            .ex
+            .engine
+            .run_cell(&request.code, options, &mut out, &token)
+            .await;
+        let pages = std::mem::take(&mut out.pages);
+
+        let mut reply = ExecuteReply {
+            execution_count: count,
+            payload: pages
+                .iter()
+                .map(|b| Payload::Page {
+                    data: media(b),
+                    start: 0,
+                })
+                .collect(),
+            user_expressions: Some(HashMap::new()),
+            ..ExecuteReply::default()
+        };
+        let mut shown = String::new();
+        match result {
+            Ok(value) => {
+                if let Some(bundle) = value.filter(|_| !request.silent) {
+                    shown = bundle.plain().to_owned();
+                    iopub.send(
+                        Some(&parent),
+                        ExecuteResult {
+                            execution_count: count,
+                            data: media(&bundle),
+                            metadata: Default::default(),
+                            transient: Some(Transient::default()),
+                        },
+                    );
+                }
+                reply.user_expressions = Some(self.user_expressions(&request, &token).await);
+            }
+            Err(err) => {
+                let output = error_output(&err, &request.code);
+                iopub.send(Some(&parent), output.clone());
+                reply.status = ReplyStatus::Error;
+                reply.error = Some(reply_error(&output));
+                if request.stop_on_error {
+                    self.abort_before = Some((Utc::now(), Instant::now() + ABORT_WINDOW));
+                }
+            }
+        }
+        if counted {
+            self.ex
+                .history
+                .lock()
+                .expect("history lock")
+                .push(self.count, &request.code, &shown);
+        }
+        self.reply(&parent, reply);
+        iopub.status(Some(&parent), ExecutionState::Idle);
+    }
+
+    /// Evaluates each user expression as a cell of its own and keeps its value.
+    async fn user_expressions(
+        &mut self,
+        request: &ExecuteRequest,
+        token: &CancellationToken,
+    ) -> HashMap<String, ExpressionResult> {
+        let mut results = HashMap::new();
+        for (name, code) in request.user_expressions.iter().flatten() {
+            let outcome = self
+                .ex
+                .engine
+                .run_cell(code, CellOptions::default(), &mut Discard, token)
+                .await;
+            let result = match outcome {
+                Ok(value) => ExpressionResult::Ok {
+                    data: media(&value.unwrap_or_else(|| azq_magics::Bundle::text(""))),
+                    metadata: Default::default(),
+                },
+                Err(err) => {
+                    let e = error_output(&err, code);
+                    ExpressionResult::Error {
+                        ename: e.ename,
+                        evalue: e.evalue,
+                        traceback: e.traceback,
+                    }
+                }
+            };
+            results.insert(name.clone(), result);
+        }
+        results
+    }
+}

@@ -1,0 +1,75 @@
+//! The stdin task: sends `input_request`s to the front end that ran the cell and waits
+//! for the matching `input_reply`.
+
+use std::sync::Arc;
+
+use azq_magics::MagicError;
+use jupyter_protocol::{InputRequest, JupyterMessageContent};
+use tokio::sync::{mpsc, oneshot};
+use zeromq::{RouterSocket, SocketRecv, SocketSend};
+
+use crate::wire::{Parent, Signer};
+
+struct Ask {
+    parent: Arc<Parent>,
+    prompt: String,
+    password: bool,
+    answer: oneshot::Sender<Result<String, MagicError>>,
+}
+
+#[derive(Clone)]
+pub struct Stdin {
+    tx: mpsc::UnboundedSender<Ask>,
+}
+
+impl Stdin {
+    /// Asks the front end of `parent` for a line; dropping the future abandons the question.
+    pub async fn ask(&self, parent: Arc<Parent>, prompt: &str, password: bool) -> Result<String, MagicError> {
+        let (answer, rx) = oneshot::channel();
+        self.tx
+            .send(Ask {
+                parent,
+                prompt: prompt.to_owned(),
+                password,
+                answer,
+            })
+            .map_err(|_| MagicError::Interrupted)?;
+        rx.await.unwrap_or(Err(MagicError::Interrupted))
+    }
+}
+
+pub fn spawn(mut socket: RouterSocket, signer: Signer) -> Stdin {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Ask>();
+    tokio::spawn(async move {
+        while let Some(mut ask) = rx.recv().await {
+            let content = JupyterMessageContent::InputRequest(InputRequest {
+                prompt: ask.prompt.clone(),
+                password: ask.password,
+            });
+            let message = signer.encode(&ask.parent.ids, Some(&ask.parent), &content);
+            if let Err(e) = socket.send(message).await {
+                let _ = ask.answer.send(Err(MagicError::Internal {
+                    message: format!("the input request could not be sent: {e}"),
+                }));
+                continue;
+            }
+            loop {
+                let incoming = tokio::select! {
+                    () = ask.answer.closed() => break,
+                    incoming = socket.recv() => incoming,
+                };
+                let Ok(incoming) = incoming else { continue };
+                match signer.decode(incoming) {
+                    Ok(req) => {
+                        if let Ok(JupyterMessageContent::InputReply(reply)) = req.content {
+                            let _ = ask.answer.send(Ok(reply.value));
+                            break;
+                        }
+                    }
+                    Err(e) => tracing::warn!("stdin message dropped: {e}"),
+                }
+            }
+        }
+    });
+    Stdin { tx }
+}

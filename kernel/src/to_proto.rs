@@ -1,0 +1,100 @@
+//! The one place where the engine's values become Jupyter message content: bundles become
+//! `Media`, errors become `error` outputs and reply errors, assists become replies.
+
+use azq_magics::assist::{Completeness, Completion};
+use azq_magics::{Bundle, MagicError};
+use jupyter_protocol::{
+    CompleteReply, ErrorOutput, IsCompleteReply, IsCompleteReplyStatus, Media, MediaType,
+    ReplyError,
+};
+use serde_json::Value;
+
+/// A bundle as Jupyter `data`.
+pub fn media(bundle: &Bundle) -> Media {
+    Media::new(
+        bundle
+            .entries()
+            .map(|(mime, value)| match (mime, value) {
+                ("text/plain", Value::String(s)) => MediaType::Plain(s.clone()),
+                ("text/html", Value::String(s)) => MediaType::Html(s.clone()),
+                ("text/markdown", Value::String(s)) => MediaType::Markdown(s.clone()),
+                ("image/svg+xml", Value::String(s)) => MediaType::Svg(s.clone()),
+                (mime, value) => MediaType::Other((mime.to_owned(), value.clone())),
+            })
+            .collect(),
+    )
+}
+
+/// The ANSI-coloured name line and caret excerpt a front end shows for an error.
+pub fn error_output(err: &MagicError, cell: &str) -> ErrorOutput {
+    let mut traceback = err.traceback(cell);
+    if let Some(first) = traceback.first_mut() {
+        let name = err.name();
+        if let Some(rest) = first.strip_prefix(name) {
+            *first = format!("\x1b[0;31m{name}\x1b[0m{rest}");
+        }
+    }
+    ErrorOutput {
+        ename: err.name().to_owned(),
+        evalue: err.to_string(),
+        traceback,
+    }
+}
+
+pub fn reply_error(err: &ErrorOutput) -> Box<ReplyError> {
+    Box::new(ReplyError {
+        ename: err.ename.clone(),
+        evalue: err.evalue.clone(),
+        traceback: err.traceback.clone(),
+    })
+}
+
+/// Jupyter counts cursor positions in Unicode code points; the engine counts bytes.
+pub fn byte_offset(text: &str, code_points: usize) -> usize {
+    text.char_indices()
+        .nth(code_points)
+        .map_or(text.len(), |(i, _)| i)
+}
+
+pub fn code_points(text: &str, byte: usize) -> usize {
+    text[..byte.min(text.len())].chars().count()
+}
+
+pub fn complete_reply(code: &str, c: Completion) -> CompleteReply {
+    CompleteReply {
+        matches: c.matches,
+        cursor_start: code_points(code, c.start),
+        cursor_end: code_points(code, c.end),
+        ..CompleteReply::default()
+    }
+}
+
+pub fn is_complete_reply(c: Completeness) -> IsCompleteReply {
+    match c {
+        Completeness::Complete => IsCompleteReply::new(IsCompleteReplyStatus::Complete, String::new()),
+        Completeness::Incomplete(indent) => IsCompleteReply::new(IsCompleteReplyStatus::Incomplete, indent),
+        Completeness::Invalid => IsCompleteReply::new(IsCompleteReplyStatus::Invalid, String::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_offsets_convert_between_code_points_and_bytes() {
+        let s = "é%ls";
+        assert_eq!(byte_offset(s, 1), 2);
+        assert_eq!(byte_offset(s, 99), s.len());
+        assert_eq!(code_points(s, 2), 1);
+    }
+
+    #[test]
+    fn media_never_holds_application_json() {
+        let b = Bundle::text("x").with_html("<i>x</i>").with_data("k", serde_json::json!({}));
+        let json = serde_json::to_value(media(&b)).unwrap();
+        assert!(json.get("application/json").is_none());
+        assert_eq!(json["text/plain"], "x");
+        assert_eq!(json["application/x-azq.k+json"], serde_json::json!({}));
+    }
+}

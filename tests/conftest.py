@@ -1,0 +1,27 @@
+"""Shared set-up for the Python tests: the azq kernelspec is installed into a private
+Jupyter data dir (JUPYTER_PATH), built from the binary named by AZQ_BIN."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+AZQ = Path(os.environ.get("AZQ_BIN", ROOT / "target" / "release" / "azq"))
+
+_prefix = Path(tempfile.mkdtemp(prefix="azq-jupyter-"))
+if not AZQ.is_file():
+    raise SystemExit(f"azq binary not found at {AZQ}; run `cargo build --release` or set AZQ_BIN")
+subprocess.run([str(AZQ), "install", "--prefix", str(_prefix)], check=True, capture_output=True)
+os.environ["JUPYTER_PATH"] = str(_prefix / "share" / "jupyter")
+# Keep the tests' own Jupyter state out of the user's home.
+os.environ.setdefault("JUPYTER_RUNTIME_DIR", str(_prefix / "runtime"))
+
+
+@pytest.fixture(scope="session")
+def azq_bin() -> Path:
+    return AZQ
