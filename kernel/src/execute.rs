@@ -77,8 +77,9 @@ impl State {
     }
 
     fn queued_behind_failure(&self, parent: &Parent) -> bool {
-        self.abort_before
-            .is_some_and(|(failed_at, until)| Instant::now() < until && parent.header.date < failed_at)
+        self.abort_before.is_some_and(|(failed_at, until)| {
+            Instant::now() < until && parent.header.date < failed_at
+        })
     }
 
     async fn handle(&mut self, job: Job) {

@@ -14,14 +14,21 @@ pub struct History {
 
 impl History {
     pub fn push(&mut self, line: usize, input: &str, output: &str) {
-        self.entries.push((line, input.to_owned(), output.to_owned()));
+        self.entries
+            .push((line, input.to_owned(), output.to_owned()));
     }
 
     pub fn answer(&self, request: &HistoryRequest) -> Vec<HistoryEntry> {
         let (picked, output): (Vec<&(usize, String, String)>, bool) = match request {
             HistoryRequest::Tail { n, output, .. } => {
                 let n = usize::try_from(*n).unwrap_or(0);
-                (self.entries.iter().skip(self.entries.len().saturating_sub(n)).collect(), *output)
+                (
+                    self.entries
+                        .iter()
+                        .skip(self.entries.len().saturating_sub(n))
+                        .collect(),
+                    *output,
+                )
             }
             HistoryRequest::Range {
                 session,
@@ -36,7 +43,8 @@ impl History {
                     .entries
                     .iter()
                     .filter(|(line, _, _)| {
-                        ours && (*line as i64) >= i64::from(*start) && (*stop <= 0 || (*line as i64) < i64::from(*stop))
+                        ours && (*line as i64) >= i64::from(*start)
+                            && (*stop <= 0 || (*line as i64) < i64::from(*stop))
                     })
                     .collect();
                 (picked, *output)
@@ -49,7 +57,11 @@ impl History {
                 ..
             } => {
                 let glob = WildMatch::new(pattern);
-                let mut picked: Vec<_> = self.entries.iter().filter(|(_, input, _)| glob.matches(input)).collect();
+                let mut picked: Vec<_> = self
+                    .entries
+                    .iter()
+                    .filter(|(_, input, _)| glob.matches(input))
+                    .collect();
                 if *unique {
                     let mut seen = std::collections::HashSet::new();
                     picked.reverse();
@@ -92,16 +104,51 @@ mod tests {
     #[test]
     fn tail_range_and_search() {
         let mut h = History::default();
-        for (i, code) in ["%env A=1", "%pwd", "%env A=1", "%env B=2"].iter().enumerate() {
+        for (i, code) in ["%env A=1", "%pwd", "%env A=1", "%env B=2"]
+            .iter()
+            .enumerate()
+        {
             h.push(i + 1, code, "");
         }
-        assert_eq!(lines(&h, HistoryRequest::Tail { n: 2, output: false, raw: true }), [3, 4]);
-        assert_eq!(lines(&h, HistoryRequest::Tail { n: 0, output: false, raw: true }), Vec::<usize>::new());
-        let range = |session, start, stop| HistoryRequest::Range { session, start, stop, output: true, raw: true };
+        assert_eq!(
+            lines(
+                &h,
+                HistoryRequest::Tail {
+                    n: 2,
+                    output: false,
+                    raw: true
+                }
+            ),
+            [3, 4]
+        );
+        assert_eq!(
+            lines(
+                &h,
+                HistoryRequest::Tail {
+                    n: 0,
+                    output: false,
+                    raw: true
+                }
+            ),
+            Vec::<usize>::new()
+        );
+        let range = |session, start, stop| HistoryRequest::Range {
+            session,
+            start,
+            stop,
+            output: true,
+            raw: true,
+        };
         assert_eq!(lines(&h, range(Some(1), 2, 3)), [2]);
         assert_eq!(lines(&h, range(Some(7), 2, 3)), Vec::<usize>::new());
         assert_eq!(lines(&h, range(None, 3, 0)), [3, 4]);
-        let search = |pattern: &str, unique, n| HistoryRequest::Search { pattern: pattern.into(), unique, output: false, raw: true, n };
+        let search = |pattern: &str, unique, n| HistoryRequest::Search {
+            pattern: pattern.into(),
+            unique,
+            output: false,
+            raw: true,
+            n,
+        };
         assert_eq!(lines(&h, search("%env*", false, 0)), [1, 3, 4]);
         assert_eq!(lines(&h, search("%env A*", true, 0)), [3]);
         assert_eq!(lines(&h, search("%env*", false, 2)), [3, 4]);

@@ -7,9 +7,18 @@ use anyhow::{Context, bail};
 
 const KERNEL_JSON: &str = include_str!("../../kernelspec/kernel.json");
 const FILES: &[(&str, &[u8])] = &[
-    ("logo-32x32.png", include_bytes!("../../kernelspec/logo-32x32.png")),
-    ("logo-64x64.png", include_bytes!("../../kernelspec/logo-64x64.png")),
-    ("logo-svg.svg", include_bytes!("../../kernelspec/logo-svg.svg")),
+    (
+        "logo-32x32.png",
+        include_bytes!("../../kernelspec/logo-32x32.png"),
+    ),
+    (
+        "logo-64x64.png",
+        include_bytes!("../../kernelspec/logo-64x64.png"),
+    ),
+    (
+        "logo-svg.svg",
+        include_bytes!("../../kernelspec/logo-svg.svg"),
+    ),
 ];
 /// The kernelspec's directory name.
 pub const NAME: &str = "azq";
@@ -51,7 +60,10 @@ fn user_data_dir() -> anyhow::Result<PathBuf> {
     }
     let home = std::env::var_os("HOME").map(PathBuf::from);
     if cfg!(target_os = "macos") {
-        return Ok(home.context("HOME is not set")?.join("Library").join("Jupyter"));
+        return Ok(home
+            .context("HOME is not set")?
+            .join("Library")
+            .join("Jupyter"));
     }
     if cfg!(windows) {
         let appdata = std::env::var_os("APPDATA").context("APPDATA is not set")?;
@@ -126,11 +138,19 @@ mod tests {
         let location = Location::Prefix(tmp.clone());
         let dir = install(&location).unwrap();
         assert!(dir.ends_with("share/jupyter/kernels/azq"));
-        for f in ["kernel.json", "logo-32x32.png", "logo-64x64.png", "logo-svg.svg"] {
+        for f in [
+            "kernel.json",
+            "logo-32x32.png",
+            "logo-64x64.png",
+            "logo-svg.svg",
+        ] {
             assert!(dir.join(f).is_file(), "{f}");
         }
         assert!(std::fs::read_dir(&dir).unwrap().all(|e| {
-            !e.unwrap().file_name().to_string_lossy().ends_with("azq-partial")
+            !e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with("azq-partial")
         }));
         assert_eq!(uninstall(&location).unwrap(), Some(dir.clone()));
         assert!(!dir.exists());

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use jupyter_protocol::{ExecutionState, IoPubWelcome, JupyterMessageContent, Status, StreamContent, Stdio};
+use jupyter_protocol::{
+    ExecutionState, IoPubWelcome, JupyterMessageContent, Status, Stdio, StreamContent,
+};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use zeromq::{SocketRecv, SocketSend, XPubSocket, ZmqMessage};
@@ -47,7 +49,12 @@ impl Iopub {
     }
 
     pub fn status(&self, parent: Option<&Arc<Parent>>, state: ExecutionState) {
-        self.send(parent, Status { execution_state: state });
+        self.send(
+            parent,
+            Status {
+                execution_state: state,
+            },
+        );
     }
 
     pub fn stream(&self, parent: &Arc<Parent>, name: Stdio, text: &str) {
@@ -82,7 +89,11 @@ struct Publisher {
 
 impl Publisher {
     async fn publish(&mut self, parent: Option<&Parent>, content: &JupyterMessageContent) {
-        let topic = Bytes::from(format!("kernel.{}.{}", self.signer.session, content.message_type()));
+        let topic = Bytes::from(format!(
+            "kernel.{}.{}",
+            self.signer.session,
+            content.message_type()
+        ));
         let message = self.signer.encode(&[topic], parent, content);
         match &mut self.early {
             Some(held) => {

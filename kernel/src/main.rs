@@ -7,7 +7,11 @@ use azq_kernel::install::{self, Location};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "azq", version, about = "Azure Quantum in Jupyter: a kernel with %azure.* magics")]
+#[command(
+    name = "azq",
+    version,
+    about = "Azure Quantum in Jupyter: a kernel with %azure.* magics"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -64,8 +68,12 @@ fn main() -> anyhow::Result<()> {
                 .init();
             let text = std::fs::read_to_string(&connection_file)
                 .with_context(|| format!("cannot read {}", connection_file.display()))?;
-            let info = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not a Jupyter connection file", connection_file.display()))?;
+            let info = serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{} is not a Jupyter connection file",
+                    connection_file.display()
+                )
+            })?;
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()

@@ -31,7 +31,8 @@ impl Output for CellOutput<'_> {
     }
 
     fn display(&mut self, bundle: Bundle) {
-        self.iopub.send(Some(self.parent), DisplayData::new(media(&bundle)));
+        self.iopub
+            .send(Some(self.parent), DisplayData::new(media(&bundle)));
     }
 
     fn display_updatable(&mut self, bundle: Bundle) -> DisplayId {
@@ -45,8 +46,10 @@ impl Output for CellOutput<'_> {
     }
 
     fn update(&mut self, id: &DisplayId, bundle: Bundle) {
-        self.iopub
-            .send(Some(self.parent), UpdateDisplayData::new(media(&bundle), &id.0));
+        self.iopub.send(
+            Some(self.parent),
+            UpdateDisplayData::new(media(&bundle), &id.0),
+        );
     }
 
     fn clear(&mut self, wait: bool) {

@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use azq_magics::assist;
 use jupyter_protocol::{
-    CodeMirrorMode, CommClose, CommInfoReply, ExecutionState, HelpLink, HistoryReply,
-    InspectReply, InterruptReply, JupyterMessageContent, KernelInfoReply, LanguageInfo, Media,
-    ReplyStatus, ShutdownReply, UnknownMessage,
+    CodeMirrorMode, CommClose, CommInfoReply, ExecutionState, HelpLink, HistoryReply, InspectReply,
+    InterruptReply, JupyterMessageContent, KernelInfoReply, LanguageInfo, Media, ReplyStatus,
+    ShutdownReply, UnknownMessage,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -74,7 +74,10 @@ pub fn dispatch(shared: &Shared, replies: &Replies, request: Request, channel: C
     let parent = request.parent;
     let content = match request.content {
         Ok(JupyterMessageContent::ExecuteRequest(req)) if channel == Channel::Shell => {
-            let _ = shared.jobs.send(Job { parent, request: req });
+            let _ = shared.jobs.send(Job {
+                parent,
+                request: req,
+            });
             return;
         }
         Ok(JupyterMessageContent::UnknownMessage(m)) => {
@@ -90,7 +93,10 @@ pub fn dispatch(shared: &Shared, replies: &Replies, request: Request, channel: C
     };
     match content {
         Err(problem) => {
-            tracing::warn!("{} with content that does not parse: {problem}", parent.header.msg_type);
+            tracing::warn!(
+                "{} with content that does not parse: {problem}",
+                parent.header.msg_type
+            );
             let msg_type = parent.header.msg_type.replace("_request", "_reply");
             reply(JupyterMessageContent::UnknownMessage(UnknownMessage {
                 msg_type,
@@ -180,4 +186,3 @@ pub fn decode(signer: &Signer, message: zeromq::ZmqMessage, channel: Channel) ->
         }
     }
 }
-

@@ -113,7 +113,10 @@ async fn bind<S: Socket>(socket: &mut S, url: &str, name: &str) -> anyhow::Resul
 /// SIGINT interrupts the running cell (for front ends that signal); SIGTERM stops the kernel.
 async fn signals(shared: Shared) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
         return;
     };
     loop {

@@ -24,7 +24,12 @@ pub struct Stdin {
 
 impl Stdin {
     /// Asks the front end of `parent` for a line; dropping the future abandons the question.
-    pub async fn ask(&self, parent: Arc<Parent>, prompt: &str, password: bool) -> Result<String, MagicError> {
+    pub async fn ask(
+        &self,
+        parent: Arc<Parent>,
+        prompt: &str,
+        password: bool,
+    ) -> Result<String, MagicError> {
         let (answer, rx) = oneshot::channel();
         self.tx
             .send(Ask {

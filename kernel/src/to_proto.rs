@@ -71,9 +71,15 @@ pub fn complete_reply(code: &str, c: Completion) -> CompleteReply {
 
 pub fn is_complete_reply(c: Completeness) -> IsCompleteReply {
     match c {
-        Completeness::Complete => IsCompleteReply::new(IsCompleteReplyStatus::Complete, String::new()),
-        Completeness::Incomplete(indent) => IsCompleteReply::new(IsCompleteReplyStatus::Incomplete, indent),
-        Completeness::Invalid => IsCompleteReply::new(IsCompleteReplyStatus::Invalid, String::new()),
+        Completeness::Complete => {
+            IsCompleteReply::new(IsCompleteReplyStatus::Complete, String::new())
+        }
+        Completeness::Incomplete(indent) => {
+            IsCompleteReply::new(IsCompleteReplyStatus::Incomplete, indent)
+        }
+        Completeness::Invalid => {
+            IsCompleteReply::new(IsCompleteReplyStatus::Invalid, String::new())
+        }
     }
 }
 
@@ -91,7 +97,9 @@ mod tests {
 
     #[test]
     fn media_never_holds_application_json() {
-        let b = Bundle::text("x").with_html("<i>x</i>").with_data("k", serde_json::json!({}));
+        let b = Bundle::text("x")
+            .with_html("<i>x</i>")
+            .with_data("k", serde_json::json!({}));
         let json = serde_json::to_value(media(&b)).unwrap();
         assert!(json.get("application/json").is_none());
         assert_eq!(json["text/plain"], "x");

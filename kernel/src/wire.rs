@@ -107,10 +107,10 @@ impl Signer {
             return Err(Dropped::Replayed);
         }
         seen.order.push_back(digest);
-        if seen.order.len() > REPLAY_MEMORY {
-            if let Some(old) = seen.order.pop_front() {
-                seen.set.remove(&old);
-            }
+        if seen.order.len() > REPLAY_MEMORY
+            && let Some(old) = seen.order.pop_front()
+        {
+            seen.set.remove(&old);
         }
         Ok(())
     }
@@ -126,7 +126,8 @@ impl Signer {
             return Err(Dropped::Malformed);
         }
         let ids = frames[..split].to_vec();
-        let [signature, header, parent, metadata, content] = std::array::from_fn(|i| &frames[split + 1 + i]);
+        let [signature, header, parent, metadata, content] =
+            std::array::from_fn(|i| &frames[split + 1 + i]);
         self.verify(signature, &[header, parent, metadata, content])?;
         let parsed: Header =
             serde_json::from_slice(header).map_err(|e| Dropped::BadHeader(e.to_string()))?;
@@ -177,7 +178,8 @@ impl Signer {
 /// Parses content for its type, filling in the optional fields real clients omit
 /// (jupyter_client leaves out `n` and `unique` in history searches, for one).
 fn parse_content(msg_type: &str, raw: &[u8]) -> Result<JupyterMessageContent, String> {
-    let mut value: Value = serde_json::from_slice(raw).map_err(|e| format!("content is not JSON: {e}"))?;
+    let mut value: Value =
+        serde_json::from_slice(raw).map_err(|e| format!("content is not JSON: {e}"))?;
     let Value::Object(map) = &mut value else {
         return Err("content is not a JSON object".to_owned());
     };
@@ -205,7 +207,11 @@ fn fill_defaults(msg_type: &str, map: &mut Map<String, Value>) {
             let mut d = vec![("output", false.into()), ("raw", true.into())];
             match map.get("hist_access_type").and_then(Value::as_str) {
                 Some("tail") => d.push(("n", 10.into())),
-                Some("search") => d.extend([("n", 0.into()), ("unique", false.into()), ("pattern", "*".into())]),
+                Some("search") => d.extend([
+                    ("n", 0.into()),
+                    ("unique", false.into()),
+                    ("pattern", "*".into()),
+                ]),
                 Some("range") => d.extend([("start", 0.into()), ("stop", 0.into())]),
                 _ => {}
             }
@@ -233,7 +239,12 @@ mod tests {
         let header = format!(
             r#"{{"msg_id":"m1","username":"u","session":"s","date":"2026-01-01T00:00:00Z","msg_type":"{msg_type}","version":"5.3"}}"#
         );
-        let parts: [Bytes; 4] = [header.into(), "{}".into(), "{}".into(), content.to_owned().into()];
+        let parts: [Bytes; 4] = [
+            header.into(),
+            "{}".into(),
+            "{}".into(),
+            content.to_owned().into(),
+        ];
         let sig = signer.signature(&[&parts[0], &parts[1], &parts[2], &parts[3]]);
         let mut f = vec![Bytes::from("client-id"), Bytes::from_static(DELIMITER), sig];
         f.extend(parts);
@@ -250,7 +261,10 @@ mod tests {
         let f = frames(&s, "kernel_info_request", "{}");
         let req = s.decode(msg(f.clone())).unwrap();
         assert_eq!(req.parent.ids, [Bytes::from("client-id")]);
-        assert!(matches!(req.content, Ok(JupyterMessageContent::KernelInfoRequest(_))));
+        assert!(matches!(
+            req.content,
+            Ok(JupyterMessageContent::KernelInfoRequest(_))
+        ));
         assert_eq!(s.decode(msg(f)).unwrap_err(), Dropped::Replayed);
     }
 
@@ -264,16 +278,23 @@ mod tests {
         f[2] = Bytes::new();
         assert_eq!(s.decode(msg(f)).unwrap_err(), Dropped::BadSignature);
         let f = frames(&s, "kernel_info_request", "{}");
-        assert_eq!(s.decode(msg(f[..4].to_vec())).unwrap_err(), Dropped::Malformed);
+        assert_eq!(
+            s.decode(msg(f[..4].to_vec())).unwrap_err(),
+            Dropped::Malformed
+        );
     }
 
     #[test]
     fn bad_content_keeps_the_header() {
         let s = Signer::new("", "k".into());
-        let req = s.decode(msg(frames(&s, "execute_request", "[1,2"))).unwrap();
+        let req = s
+            .decode(msg(frames(&s, "execute_request", "[1,2")))
+            .unwrap();
         assert_eq!(req.parent.header.msg_id, "m1");
         assert!(req.content.unwrap_err().contains("not JSON"));
-        let req = s.decode(msg(frames(&s, "execute_request", r#"{"code": 5}"#))).unwrap();
+        let req = s
+            .decode(msg(frames(&s, "execute_request", r#"{"code": 5}"#)))
+            .unwrap();
         assert!(req.content.is_err());
     }
 
@@ -281,21 +302,35 @@ mod tests {
     fn omitted_optional_fields_are_filled() {
         let s = Signer::new("", "k".into());
         let req = s
-            .decode(msg(frames(&s, "history_request", r#"{"hist_access_type":"search","pattern":"a*","output":false,"raw":true}"#)))
+            .decode(msg(frames(
+                &s,
+                "history_request",
+                r#"{"hist_access_type":"search","pattern":"a*","output":false,"raw":true}"#,
+            )))
             .unwrap();
         assert!(req.content.is_ok(), "{:?}", req.content);
-        let req = s.decode(msg(frames(&s, "execute_request", r#"{"code":"x"}"#))).unwrap();
+        let req = s
+            .decode(msg(frames(&s, "execute_request", r#"{"code":"x"}"#)))
+            .unwrap();
         assert!(req.content.is_ok());
     }
 
     #[test]
     fn encoded_messages_verify_and_echo_the_parent() {
         let s = Signer::new("secret", "k".into());
-        let req = s.decode(msg(frames(&s, "kernel_info_request", "{}"))).unwrap();
-        let out = s.encode(&req.parent.ids, Some(&req.parent), &KernelInfoRequest {}.into());
+        let req = s
+            .decode(msg(frames(&s, "kernel_info_request", "{}")))
+            .unwrap();
+        let out = s.encode(
+            &req.parent.ids,
+            Some(&req.parent),
+            &KernelInfoRequest {}.into(),
+        );
         let f = out.into_vec();
         assert_eq!(f[4], req.parent.header_raw);
         let receiver = Signer::new("secret", "client".into());
-        receiver.verify(&f[2], &[&f[3], &f[4], &f[5], &f[6]]).unwrap();
+        receiver
+            .verify(&f[2], &[&f[3], &f[4], &f[5], &f[6]])
+            .unwrap();
     }
 }

@@ -58,9 +58,10 @@ impl Bound {
                     bound.flags.push(p.name);
                 }
                 ArgKind::Named { key, value, .. } => {
-                    let found = spec.params.iter().find(|p| {
-                        p.kind == ParamKind::Named && p.name.eq_ignore_ascii_case(&key)
-                    });
+                    let found = spec
+                        .params
+                        .iter()
+                        .find(|p| p.kind == ParamKind::Named && p.name.eq_ignore_ascii_case(&key));
                     let Some(p) = found else {
                         let names = spec
                             .params

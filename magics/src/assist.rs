@@ -69,7 +69,11 @@ pub fn complete(code: &str, cursor: usize) -> Completion {
         };
     }
     let head = line[indent..].split_whitespace().next().unwrap_or("");
-    let form = if head.starts_with("%%") { Form::Cell } else { Form::Line };
+    let form = if head.starts_with("%%") {
+        Form::Cell
+    } else {
+        Form::Line
+    };
     let name = head.trim_start_matches('%').trim_end_matches('?');
     let Some(magic) = registry::lookup(name, form) else {
         return Completion {
@@ -89,7 +93,10 @@ pub fn complete(code: &str, cursor: usize) -> Completion {
             matches = p
                 .values
                 .iter()
-                .filter(|v| v.to_ascii_lowercase().starts_with(&value.to_ascii_lowercase()))
+                .filter(|v| {
+                    v.to_ascii_lowercase()
+                        .starts_with(&value.to_ascii_lowercase())
+                })
                 .map(|v| format!("{key}={v}"))
                 .collect();
         }
@@ -104,10 +111,13 @@ pub fn complete(code: &str, cursor: usize) -> Completion {
                         matches.push(c);
                     }
                 }
-                ParamKind::Named if !word.starts_with('-') => {
-                    if p.name.to_ascii_lowercase().starts_with(&word.to_ascii_lowercase()) {
-                        matches.push(format!("{}=", p.name));
-                    }
+                ParamKind::Named
+                    if !word.starts_with('-')
+                        && p.name
+                            .to_ascii_lowercase()
+                            .starts_with(&word.to_ascii_lowercase()) =>
+                {
+                    matches.push(format!("{}=", p.name));
                 }
                 _ => {}
             }
@@ -128,7 +138,7 @@ pub fn complete(code: &str, cursor: usize) -> Completion {
 /// Help for the magic on the cursor's line, if there is one.
 pub fn inspect(code: &str, cursor: usize) -> Option<Bundle> {
     let (_, line) = line_around(code, cursor);
-    let head = line.trim_start().split_whitespace().next()?;
+    let head = line.split_whitespace().next()?;
     let form = if head.starts_with("%%") {
         Form::Cell
     } else if head.starts_with('%') {
@@ -150,10 +160,12 @@ pub fn is_complete(code: &str) -> Completeness {
     let mut result = Completeness::Complete;
     for part in split(code) {
         match part {
-            Part::Magic(call) if call.form == Form::Cell && call.body.trim().is_empty() && !call.help => {
+            Part::Magic(call)
+                if call.form == Form::Cell && call.body.trim().is_empty() && !call.help =>
+            {
                 result = Completeness::Incomplete(String::new());
             }
-            Part::Magic(_) => {}
+            Part::Magic(_) | Part::MisplacedCellMagic { .. } => {}
             Part::Code { text, .. } => match brackets(text) {
                 Completeness::Complete => {}
                 other => return other,

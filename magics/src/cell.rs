@@ -40,7 +40,15 @@ pub struct Call<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Part<'a> {
     Magic(Call<'a>),
-    Code { text: &'a str, start: usize },
+    Code {
+        text: &'a str,
+        start: usize,
+    },
+    /// A `%%name` line after the first: cell magics must start the cell.
+    MisplacedCellMagic {
+        name: &'a str,
+        span: Range<usize>,
+    },
 }
 
 /// Lines of `text` with the offset each starts at; the text excludes the line break.
@@ -66,7 +74,12 @@ fn call_head(line: &str, offset: usize, form: Form) -> (&str, Range<usize>, bool
     let name = token.trim_end_matches('?');
     let help = name.len() != token.len();
     let name_start = offset + after;
-    (name, name_start..name_start + name.len(), help, offset + after + token_len)
+    (
+        name,
+        name_start..name_start + name.len(),
+        help,
+        offset + after + token_len,
+    )
 }
 
 /// Splits a cell. Never fails: unknown names and bad arguments are found later.
@@ -115,6 +128,15 @@ pub fn split(cell: &str) -> Vec<Part<'_>> {
             });
         }
         let indent = line.len() - trimmed.len();
+        if trimmed.starts_with("%%") {
+            let (name, name_span, _, _) = call_head(trimmed, off + indent, Form::Cell);
+            parts.push(Part::MisplacedCellMagic {
+                name,
+                span: off + indent..name_span.end,
+            });
+            i += 1;
+            continue;
+        }
         let (name, name_span, help, args_start) = call_head(trimmed, off + indent, Form::Line);
         // Arguments go on over lines that end in `\` and over indented lines that follow.
         let mut end = off + line.len();
@@ -159,7 +181,7 @@ mod tests {
     fn magic<'a>(p: &'a Part<'a>) -> &'a Call<'a> {
         match p {
             Part::Magic(c) => c,
-            Part::Code { .. } => panic!("expected a magic, got {p:?}"),
+            _ => panic!("expected a magic, got {p:?}"),
         }
     }
 
@@ -203,7 +225,10 @@ mod tests {
         let cell = "%azure.connect subscription=\"S\"\n    workspace=\"W\"\n%env a=1 \\\nb\nrust()";
         let parts = split(cell);
         assert_eq!(parts.len(), 3);
-        assert_eq!(magic(&parts[0]).args, " subscription=\"S\"\n    workspace=\"W\"");
+        assert_eq!(
+            magic(&parts[0]).args,
+            " subscription=\"S\"\n    workspace=\"W\""
+        );
         assert_eq!(magic(&parts[1]).args, " a=1 \\\nb");
         assert!(matches!(parts[2], Part::Code { text: "rust()", .. }));
     }

@@ -44,6 +44,12 @@ impl Engine {
                 return Err(MagicError::Interrupted);
             }
             value = match part {
+                Part::MisplacedCellMagic { name, span } => {
+                    return Err(MagicError::MisplacedCellMagic {
+                        magic: name.to_owned(),
+                        span,
+                    });
+                }
                 Part::Code { text, start } => {
                     return Err(MagicError::RustCellsUnavailable {
                         span: start..start + text.find('\n').unwrap_or(text.len()),

@@ -37,9 +37,13 @@ pub enum MagicError {
     NotACellMagic { magic: String, span: Range<usize> },
     #[error("`%%{magic}` is a cell magic: write it with `%%` on the first line of the cell")]
     NotALineMagic { magic: String, span: Range<usize> },
+    #[error("`%%{magic}` must start the cell: move it to the first line, or start a new cell")]
+    MisplacedCellMagic { magic: String, span: Range<usize> },
     #[error("environment variable `{name}` is not set")]
     EnvVarNotSet { name: String },
-    #[error("this front end does not accept input (allow_stdin is false); set the value another way")]
+    #[error(
+        "this front end does not accept input (allow_stdin is false); set the value another way"
+    )]
     StdinNotAllowed,
     #[error("`{program}` could not be started: {reason}")]
     CommandNotStarted { program: String, reason: String },
@@ -74,6 +78,7 @@ impl MagicError {
             MagicError::InvalidArgument { .. } => "InvalidArgument",
             MagicError::NotACellMagic { .. } => "NotACellMagic",
             MagicError::NotALineMagic { .. } => "NotALineMagic",
+            MagicError::MisplacedCellMagic { .. } => "MisplacedCellMagic",
             MagicError::EnvVarNotSet { .. } => "EnvVarNotSet",
             MagicError::StdinNotAllowed => "StdinNotAllowed",
             MagicError::CommandNotStarted { .. } => "CommandNotStarted",
@@ -92,6 +97,7 @@ impl MagicError {
             | MagicError::UnknownArgument { span, .. }
             | MagicError::NotACellMagic { span, .. }
             | MagicError::NotALineMagic { span, .. }
+            | MagicError::MisplacedCellMagic { span, .. }
             | MagicError::RustCellsUnavailable { span } => Some(span.clone()),
             MagicError::InvalidArgument { span, .. } => span.clone(),
             _ => None,
@@ -122,7 +128,12 @@ pub fn caret_excerpt(text: &str, span: Range<usize>) -> Vec<String> {
     let gutter = format!("{line_no} | ");
     vec![
         format!("{gutter}{line}"),
-        format!("{}{}{}", " ".repeat(gutter.len()), " ".repeat(col), "^".repeat(width)),
+        format!(
+            "{}{}{}",
+            " ".repeat(gutter.len()),
+            " ".repeat(col),
+            "^".repeat(width)
+        ),
     ]
 }
 

@@ -191,7 +191,8 @@ pub fn parse_args(text: &str, base: usize) -> Result<Vec<Arg>, SyntaxError> {
             kind,
             span: start..end,
         }));
-        if !after.is_empty() && !after.starts_with(char::is_whitespace) && !after.starts_with('\\') {
+        if !after.is_empty() && !after.starts_with(char::is_whitespace) && !after.starts_with('\\')
+        {
             return Err(SyntaxError {
                 span: end..end + after.chars().next().map_or(0, char::len_utf8),
                 expected: "a space between arguments".to_owned(),
@@ -245,7 +246,11 @@ fn json_object<'a>(i: &'a str, at: &dyn Fn(&str) -> usize) -> Res<'a, Vec<ArgKin
     let object = match stream.next() {
         Some(Ok(serde_json::Value::Object(map))) => map,
         Some(Err(e)) if e.line() > 0 => {
-            let line_start: usize = i.split_inclusive('\n').take(e.line() - 1).map(str::len).sum();
+            let line_start: usize = i
+                .split_inclusive('\n')
+                .take(e.line() - 1)
+                .map(str::len)
+                .sum();
             let at = (line_start + e.column().saturating_sub(1)).min(i.len());
             return Err(fail(&i[floor(i, at)..]));
         }
@@ -311,10 +316,16 @@ mod tests {
             ("-u NAME", "flag(u)@0..2 pos(\"NAME\")@3..7"),
             ("--prompt", "flag(prompt)@0..8"),
             ("-5", "pos(\"-5\")@0..2"),
-            ("cs=Endpoint=https://x/;Key=abc==", "cs=\"Endpoint=https://x/;Key=abc==\"@0..32"),
+            (
+                "cs=Endpoint=https://x/;Key=abc==",
+                "cs=\"Endpoint=https://x/;Key=abc==\"@0..32",
+            ),
             ("a \\\n b", "pos(\"a\")@0..1 pos(\"b\")@5..6"),
             ("a\n   b=1", "pos(\"a\")@0..1 b=\"1\"@5..8"),
-            ("{\"resourceId\": \"x\", \"refresh\": true}", "refresh=\"true\"@0..36 resourceId=\"x\"@0..36"),
+            (
+                "{\"resourceId\": \"x\", \"refresh\": true}",
+                "refresh=\"true\"@0..36 resourceId=\"x\"@0..36",
+            ),
             ("/subscriptions/x/y", "pos(\"/subscriptions/x/y\")@0..18"),
             ("é=1", "pos(\"é=1\")@0..4"),
             // errors
@@ -322,9 +333,18 @@ mod tests {
             ("k='abc", "error: expected a closing `'` at 6..6"),
             ("k=", "error: expected a value after `=` at 2..2"),
             ("k= ", "error: expected a value after `=` at 3..3"),
-            ("\"a\"b", "error: expected a space between arguments at 3..4"),
-            ("{\"a\": [1]}", "error: expected a JSON object of string keys and plain values at 0..1"),
-            ("{\"a\": ", "error: expected a JSON object of string keys and plain values at 5..6"),
+            (
+                "\"a\"b",
+                "error: expected a space between arguments at 3..4",
+            ),
+            (
+                "{\"a\": [1]}",
+                "error: expected a JSON object of string keys and plain values at 0..1",
+            ),
+            (
+                "{\"a\": ",
+                "error: expected a JSON object of string keys and plain values at 5..6",
+            ),
             ("[1]", "pos(\"[1]\")@0..3"),
         ];
         for (input, want) in cases {

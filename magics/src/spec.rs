@@ -52,7 +52,10 @@ impl MagicSpec {
 
     /// The help shown by `%name?` and by inspection.
     pub fn help(&self) -> Bundle {
-        let mut plain = format!("{}\n    {}\n\n{}\n", self.usage, self.summary, self.description);
+        let mut plain = format!(
+            "{}\n    {}\n\n{}\n",
+            self.usage, self.summary, self.description
+        );
         let mut html = format!(
             "<div class=\"azq-help\"><p><code>{}</code>: {}</p><p>{}</p>",
             escape_html(self.usage),
@@ -61,7 +64,9 @@ impl MagicSpec {
         );
         if !self.params.is_empty() {
             plain.push_str("\nParameters:\n");
-            html.push_str("<table><thead><tr><th>Parameter</th><th>Meaning</th></tr></thead><tbody>");
+            html.push_str(
+                "<table><thead><tr><th>Parameter</th><th>Meaning</th></tr></thead><tbody>",
+            );
             for p in self.params {
                 let shown = param_shape(p);
                 plain.push_str(&format!("  {shown:<18} {}\n", p.help));
@@ -77,7 +82,11 @@ impl MagicSpec {
             plain.push_str("\nExamples:\n");
             html.push_str("<p>Examples:</p>");
             for e in self.examples {
-                plain.push_str(&format!("  {}\n      {}\n", e.code.replace('\n', "\n  "), e.says));
+                plain.push_str(&format!(
+                    "  {}\n      {}\n",
+                    e.code.replace('\n', "\n  "),
+                    e.says
+                ));
                 html.push_str(&format!(
                     "<pre>{}</pre><p>{}</p>",
                     escape_html(e.code),
@@ -87,7 +96,10 @@ impl MagicSpec {
         }
         if !self.errors.is_empty() {
             plain.push_str(&format!("\nErrors: {}\n", self.errors.join(", ")));
-            html.push_str(&format!("<p>Errors: {}</p>", escape_html(&self.errors.join(", "))));
+            html.push_str(&format!(
+                "<p>Errors: {}</p>",
+                escape_html(&self.errors.join(", "))
+            ));
         }
         html.push_str("</div>");
         Bundle::text(plain).with_html(html)

@@ -57,9 +57,19 @@ impl Vars {
 /// connection strings.
 pub fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    ["SECRET", "TOKEN", "PASSWORD", "PASSWD", "KEY", "CONNECTION_STRING", "CONNECTIONSTRING", "CREDENTIAL", "SAS"]
-        .iter()
-        .any(|word| upper.contains(word))
+    [
+        "SECRET",
+        "TOKEN",
+        "PASSWORD",
+        "PASSWD",
+        "KEY",
+        "CONNECTION_STRING",
+        "CONNECTIONSTRING",
+        "CREDENTIAL",
+        "SAS",
+    ]
+    .iter()
+    .any(|word| upper.contains(word))
 }
 
 /// The value as it may be shown: secrets are replaced by a note of their length.
@@ -89,8 +99,14 @@ mod tests {
 
     #[test]
     fn secret_names_are_hidden() {
-        assert_eq!(shown_value("AZURE_CLIENT_SECRET", "abc"), "<hidden: 3 characters>");
-        assert_eq!(shown_value("AZURE_QUANTUM_CONNECTION_STRING", "x"), "<hidden: 1 characters>");
+        assert_eq!(
+            shown_value("AZURE_CLIENT_SECRET", "abc"),
+            "<hidden: 3 characters>"
+        );
+        assert_eq!(
+            shown_value("AZURE_QUANTUM_CONNECTION_STRING", "x"),
+            "<hidden: 1 characters>"
+        );
         assert_eq!(shown_value("HOME", "/root"), "/root");
     }
 }

@@ -6,13 +6,13 @@ use std::process::Stdio;
 use async_trait::async_trait;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use crate::MagicError;
 use crate::args::Bound;
 use crate::bundle::Bundle;
 use crate::cell::{Call, Form};
 use crate::magic::{Ctx, Magic};
 use crate::output::Stream;
 use crate::spec::{Example, MagicSpec};
-use crate::MagicError;
 
 pub struct Bash;
 
@@ -69,10 +69,13 @@ impl Magic for Bash {
                 chunk = stderr.next(), if !stderr.done => if let Some(t) = chunk { ctx.out.stream(Stream::Stderr, &t) },
             }
         }
-        let status = child.wait().await.map_err(|e| MagicError::CommandNotStarted {
-            program: "bash".to_owned(),
-            reason: e.to_string(),
-        })?;
+        let status = child
+            .wait()
+            .await
+            .map_err(|e| MagicError::CommandNotStarted {
+                program: "bash".to_owned(),
+                reason: e.to_string(),
+            })?;
         if status.success() {
             Ok(None)
         } else {

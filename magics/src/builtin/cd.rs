@@ -2,13 +2,13 @@
 
 use async_trait::async_trait;
 
+use crate::MagicError;
 use crate::args::Bound;
 use crate::bundle::Bundle;
 use crate::cell::{Call, Form};
 use crate::magic::{Ctx, Magic};
 use crate::output::Stream;
 use crate::spec::{Example, MagicSpec, Param, ParamKind};
-use crate::MagicError;
 
 pub struct Cd;
 
@@ -40,9 +40,9 @@ impl Magic for Cd {
     async fn run(&self, ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Option<Bundle>, MagicError> {
         let args = Bound::bind(&SPEC, call)?;
         let home = || {
-            ctx.vars
-                .get("HOME")
-                .ok_or(MagicError::EnvVarNotSet { name: "HOME".into() })
+            ctx.vars.get("HOME").ok_or(MagicError::EnvVarNotSet {
+                name: "HOME".into(),
+            })
         };
         let (target, span) = match args.positional(0) {
             None => (home()?, None),

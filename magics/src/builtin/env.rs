@@ -9,13 +9,13 @@ use nom::{
     combinator::recognize,
 };
 
+use crate::MagicError;
 use crate::bundle::{Bundle, escape_html};
 use crate::cell::{Call, Form};
 use crate::magic::{Ctx, Magic};
 use crate::output::Stream;
 use crate::spec::{Example, MagicSpec, Param, ParamKind};
 use crate::vars::shown_value;
-use crate::MagicError;
 
 pub struct Env;
 
@@ -68,7 +68,12 @@ static SPEC: MagicSpec = MagicSpec {
             says: "lists every variable, secrets hidden",
         },
     ],
-    errors: &["SyntaxError", "InvalidArgument", "EnvVarNotSet", "StdinNotAllowed"],
+    errors: &[
+        "SyntaxError",
+        "InvalidArgument",
+        "EnvVarNotSet",
+        "StdinNotAllowed",
+    ],
 };
 
 #[derive(Debug, PartialEq, Eq)]
@@ -99,7 +104,10 @@ fn option(i: &str) -> Res<'_, &str> {
     ))
     .parse(i)?;
     if rest.starts_with(|c: char| !c.is_whitespace()) {
-        return Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Verify)));
+        return Err(nom::Err::Error(nom::error::Error::new(
+            i,
+            nom::error::ErrorKind::Verify,
+        )));
     }
     Ok((rest.trim_start(), flag))
 }
@@ -117,10 +125,16 @@ fn parse(text: &str, base: usize) -> Result<Request<'_>, MagicError> {
     }
     if let Ok((rest, flag)) = option(text) {
         let (after, n) = name(rest).map_err(|_| {
-            bad(rest, format!("`{flag}` needs a variable name (letters, digits and _)"))
+            bad(
+                rest,
+                format!("`{flag}` needs a variable name (letters, digits and _)"),
+            )
         })?;
         if !after.trim().is_empty() {
-            return Err(bad(after.trim_start(), format!("`{flag}` takes one name; remove this")));
+            return Err(bad(
+                after.trim_start(),
+                format!("`{flag}` takes one name; remove this"),
+            ));
         }
         return Ok(if flag.contains('u') {
             Request::Unset(n)
@@ -137,7 +151,10 @@ fn parse(text: &str, base: usize) -> Result<Request<'_>, MagicError> {
         });
     }
     let (rest, n) = name(text).map_err(|_| {
-        bad(text, "expected a variable name (letters, digits and _)".to_owned())
+        bad(
+            text,
+            "expected a variable name (letters, digits and _)".to_owned(),
+        )
     })?;
     if rest.is_empty() {
         return Ok(Request::Get(n));
@@ -150,7 +167,10 @@ fn parse(text: &str, base: usize) -> Result<Request<'_>, MagicError> {
     }
     Err(bad(
         rest,
-        format!("`{n}` is followed by `{}`; a variable name has only letters, digits and _", &rest[..rest.chars().next().map_or(0, char::len_utf8)]),
+        format!(
+            "`{n}` is followed by `{}`; a variable name has only letters, digits and _",
+            &rest[..rest.chars().next().map_or(0, char::len_utf8)]
+        ),
     ))
 }
 
@@ -188,7 +208,13 @@ impl Magic for Env {
                 }
                 let value = ctx.out.input(&format!("{n}: "), true).await?;
                 ctx.vars.set(n, &value);
-                echo(ctx, &format!("env: {n} set ({} characters, hidden)\n", value.chars().count()));
+                echo(
+                    ctx,
+                    &format!(
+                        "env: {n} set ({} characters, hidden)\n",
+                        value.chars().count()
+                    ),
+                );
                 Ok(None)
             }
         }
@@ -209,7 +235,9 @@ fn echo(ctx: &mut Ctx<'_>, text: &str) {
 fn list(ctx: &Ctx<'_>) -> Bundle {
     let all = ctx.vars.all();
     let mut plain = String::new();
-    let mut html = String::from("<table class=\"azq-env\"><thead><tr><th>Name</th><th>Value</th></tr></thead><tbody>");
+    let mut html = String::from(
+        "<table class=\"azq-env\"><thead><tr><th>Name</th><th>Value</th></tr></thead><tbody>",
+    );
     let mut data = serde_json::Map::new();
     for (name, value) in &all {
         let shown = shown_value(name, value);
@@ -237,8 +265,14 @@ mod tests {
         assert_eq!(parse("", 0), Ok(Request::List));
         assert_eq!(parse("A", 0), Ok(Request::Get("A")));
         assert_eq!(parse("A=1", 0), Ok(Request::Set("A", "1")));
-        assert_eq!(parse("A = hello, world", 0), Ok(Request::Set("A", "hello, world")));
-        assert_eq!(parse("A hello  world", 0), Ok(Request::Set("A", "hello  world")));
+        assert_eq!(
+            parse("A = hello, world", 0),
+            Ok(Request::Set("A", "hello, world"))
+        );
+        assert_eq!(
+            parse("A hello  world", 0),
+            Ok(Request::Set("A", "hello  world"))
+        );
         assert_eq!(parse("A=", 0), Ok(Request::Set("A", "")));
         assert_eq!(parse("A=x=y", 0), Ok(Request::Set("A", "x=y")));
         assert_eq!(parse("-u A", 0), Ok(Request::Unset("A")));
@@ -257,7 +291,11 @@ mod tests {
         ];
         for (text, name, span) in cases {
             let err = parse(text, 5).expect_err(text);
-            assert_eq!((err.name(), err.span()), (*name, span.clone()), "input {text:?}");
+            assert_eq!(
+                (err.name(), err.span()),
+                (*name, span.clone()),
+                "input {text:?}"
+            );
         }
     }
 }

@@ -2,12 +2,12 @@
 
 use async_trait::async_trait;
 
+use crate::MagicError;
 use crate::args::Bound;
 use crate::bundle::Bundle;
 use crate::cell::{Call, Form};
 use crate::magic::{Ctx, Magic};
 use crate::spec::{Example, MagicSpec};
-use crate::MagicError;
 
 pub struct Html;
 

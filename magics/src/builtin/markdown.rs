@@ -2,12 +2,12 @@
 
 use async_trait::async_trait;
 
+use crate::MagicError;
 use crate::args::Bound;
 use crate::bundle::Bundle;
 use crate::cell::{Call, Form};
 use crate::magic::{Ctx, Magic};
 use crate::spec::{Example, MagicSpec};
-use crate::MagicError;
 
 pub struct Markdown;
 
@@ -33,7 +33,8 @@ impl Magic for Markdown {
 
     async fn run(&self, ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Option<Bundle>, MagicError> {
         Bound::bind(&SPEC, call)?;
-        ctx.out.display(Bundle::text(call.body).with_markdown(call.body));
+        ctx.out
+            .display(Bundle::text(call.body).with_markdown(call.body));
         Ok(None)
     }
 }
