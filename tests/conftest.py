@@ -20,6 +20,7 @@ subprocess.run([str(AZQ), "install", "--prefix", str(_prefix)], check=True, capt
 os.environ["JUPYTER_PATH"] = str(_prefix / "share" / "jupyter")
 # Keep the tests' own Jupyter state out of the user's home.
 os.environ.setdefault("JUPYTER_RUNTIME_DIR", str(_prefix / "runtime"))
+os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
 
 
 @pytest.fixture(scope="session")
