@@ -22,6 +22,7 @@ def kernel():
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+        km.context.destroy(linger=0)
 
 
 def iopub_for(kc, msg_id, timeout=TIMEOUT):
@@ -212,6 +213,16 @@ def test_stdin_prompt_for_a_secret(kernel):
     assert secret not in everything
 
 
+def test_secrets_typed_into_a_cell_stay_out_of_history_and_outputs(kernel):
+    _, kc = kernel
+    secret = "typed-sentinel-secret-9"
+    reply, msgs = run(kc, f"%env AZURE_CLIENT_SECRET={secret}\n%env AZURE_CLIENT_SECRET")
+    outputs = [m for m in msgs if m["msg_type"] != "execute_input"]
+    history = shell_reply(kc, kc.history(hist_access_type="tail", n=10, output=True))
+    assert secret not in json.dumps([outputs, reply, history], default=str)
+    assert history["content"]["history"][-1][2][0] == "%env AZURE_CLIENT_SECRET=<hidden>\n%env AZURE_CLIENT_SECRET"
+
+
 def test_stdin_refused_when_the_front_end_does_not_allow_it(kernel):
     _, kc = kernel
     reply, msgs = run(kc, "%env -p AZQ_TEST_SECRET", allow_stdin=False)
@@ -298,6 +309,24 @@ def test_shutdown_exits_cleanly():
     finally:
         kc.stop_channels()
         km.cleanup_resources()
+        km.context.destroy(linger=0)
+
+
+def test_restart_gives_a_fresh_kernel():
+    km, kc = start_new_kernel(kernel_name="azq", startup_timeout=30)
+    try:
+        run(kc, "%env AZQ_BEFORE_RESTART=1")
+        old_pid = km.provisioner.process.pid
+        km.restart_kernel(now=False)
+        assert km.provisioner.process.pid != old_pid
+        kc.wait_for_ready(timeout=30)
+        reply, _ = run(kc, "%env AZQ_BEFORE_RESTART")
+        assert reply["content"]["ename"] == "EnvVarNotSet"
+        assert reply["content"]["execution_count"] == 1
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+        km.context.destroy(linger=0)
 
 
 def test_heartbeat_beats(kernel):

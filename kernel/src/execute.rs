@@ -174,11 +174,11 @@ impl State {
             }
         }
         if counted {
-            self.ex
-                .history
-                .lock()
-                .expect("history lock")
-                .push(self.count, &request.code, &shown);
+            self.ex.history.lock().expect("history lock").push(
+                self.count,
+                &azq_magics::redact_secrets(&request.code),
+                &shown,
+            );
         }
         self.reply(&parent, reply);
         iopub.status(Some(&parent), ExecutionState::Idle);

@@ -108,3 +108,46 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a magic panicked".to_owned());
     format!("{text} (the kernel is still running; please report this)")
 }
+
+/// The cell's text with every secret a magic can recognise replaced by `<hidden>`: what
+/// history keeps.
+pub fn redact_secrets(cell: &str) -> String {
+    let mut spans: Vec<std::ops::Range<usize>> = split(cell)
+        .iter()
+        .filter_map(|part| match part {
+            Part::Magic(call) => {
+                registry::lookup(call.name, call.form).map(|m| m.secret_spans(call))
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    spans.sort_by_key(|s| s.start);
+    let mut out = String::with_capacity(cell.len());
+    let mut at = 0;
+    for span in spans {
+        if span.start < at {
+            continue;
+        }
+        out.push_str(&cell[at..span.start]);
+        out.push_str("<hidden>");
+        at = span.end;
+    }
+    out.push_str(&cell[at..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_secrets;
+
+    #[test]
+    fn secrets_are_hidden_from_kept_text() {
+        assert_eq!(
+            redact_secrets("%env AZURE_CLIENT_SECRET=abc def\n%env A=1\n%env API_KEY xyz"),
+            "%env AZURE_CLIENT_SECRET=<hidden>\n%env A=1\n%env API_KEY <hidden>"
+        );
+        assert_eq!(redact_secrets("%env TOKEN="), "%env TOKEN=");
+        assert_eq!(redact_secrets("%%bash\necho hi"), "%%bash\necho hi");
+    }
+}

@@ -17,6 +17,6 @@ pub mod spec;
 pub mod vars;
 
 pub use bundle::Bundle;
-pub use engine::{CellOptions, Engine};
+pub use engine::{CellOptions, Engine, redact_secrets};
 pub use error::MagicError;
 pub use output::{DisplayId, Output, Stream};

@@ -28,6 +28,12 @@ pub trait Magic: Send + Sync {
     /// Runs the magic; `Some(bundle)` is the cell's value when the magic is last.
     async fn run(&self, ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Option<Bundle>, MagicError>;
 
+    /// Byte ranges of `call`'s text that hold secrets, to be hidden wherever the cell's text
+    /// is kept (history).
+    fn secret_spans(&self, _call: &Call<'_>) -> Vec<std::ops::Range<usize>> {
+        Vec::new()
+    }
+
     /// Completions for a bare word in the arguments beyond the declared `key=`s and flags.
     fn complete_value(&self, _word: &str) -> Vec<String> {
         Vec::new()

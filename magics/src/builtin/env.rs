@@ -15,7 +15,7 @@ use crate::cell::{Call, Form};
 use crate::magic::{Ctx, Magic};
 use crate::output::Stream;
 use crate::spec::{Example, MagicSpec, Param, ParamKind};
-use crate::vars::shown_value;
+use crate::vars::{is_secret_name, shown_value};
 
 pub struct Env;
 
@@ -217,6 +217,19 @@ impl Magic for Env {
                 );
                 Ok(None)
             }
+        }
+    }
+
+    fn secret_spans(&self, call: &Call<'_>) -> Vec<std::ops::Range<usize>> {
+        let leading = call.args.len() - call.args.trim_start().len();
+        let text = call.args.trim();
+        let base = call.args_start + leading;
+        match parse(text, base) {
+            Ok(Request::Set(name, value)) if is_secret_name(name) && !value.is_empty() => {
+                let start = base + (value.as_ptr() as usize - text.as_ptr() as usize);
+                vec![start..start + value.len()]
+            }
+            _ => Vec::new(),
         }
     }
 
