@@ -227,7 +227,8 @@ impl Magic for Env {
         match parse(text, base) {
             Ok(Request::Set(name, value)) if is_secret_name(name) && !value.is_empty() => {
                 let start = base + (value.as_ptr() as usize - text.as_ptr() as usize);
-                vec![start..start + value.len()]
+                let span = start..start + value.len();
+                vec![span]
             }
             _ => Vec::new(),
         }
