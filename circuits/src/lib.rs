@@ -2,8 +2,12 @@
 //! simulator, and the job and result formats of each Azure Quantum provider.
 
 pub mod circuit;
+pub mod decompose;
 pub mod error;
+pub mod formats;
+pub mod program;
 pub mod qasm;
+pub mod results;
 pub mod sim;
 
 pub use circuit::{Circuit, Gate, GateKind, Op, Register};

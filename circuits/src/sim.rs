@@ -276,15 +276,16 @@ impl Fuser {
     }
 
     fn gate(&mut self, s: &mut State, g: &Gate) {
-        if g.controls.is_empty() && g.targets.len() == 1 {
-            if let Some(m) = matrix(g.kind, &g.params) {
-                let t = g.targets[0];
-                self.pending[t] = Some(match &self.pending[t] {
-                    Some(prev) => mul(&m, prev),
-                    None => m,
-                });
-                return;
-            }
+        if g.controls.is_empty()
+            && g.targets.len() == 1
+            && let Some(m) = matrix(g.kind, &g.params)
+        {
+            let t = g.targets[0];
+            self.pending[t] = Some(match &self.pending[t] {
+                Some(prev) => mul(&m, prev),
+                None => m,
+            });
+            return;
         }
         for &q in g.controls.iter().chain(&g.targets) {
             self.flush(s, q);

@@ -6,6 +6,8 @@ use anyhow::Context;
 use azq_kernel::install::{self, Location};
 use clap::{Args, Parser, Subcommand};
 
+mod simulate;
+
 #[derive(Parser)]
 #[command(
     name = "azq",
@@ -29,6 +31,9 @@ enum Command {
     Install(Where),
     /// Remove the `azq` kernelspec.
     Uninstall(Where),
+    /// Run a program (OpenQASM 2, IonQ JSON, Quil or QIR text) on the local simulator and
+    /// print its histogram.
+    Simulate(simulate::Args),
 }
 
 #[derive(Args)]
@@ -85,6 +90,7 @@ fn main() -> anyhow::Result<()> {
             println!("installed kernelspec azq in {}", dir.display());
             Ok(())
         }
+        Command::Simulate(args) => simulate::run(args),
         Command::Uninstall(w) => {
             match install::uninstall(&w.location())? {
                 Some(dir) => println!("removed kernelspec azq from {}", dir.display()),

@@ -1,0 +1,137 @@
+//! `azq simulate FILE`: runs a program on the local simulator, the same code path the
+//! emulator uses, and prints its histogram (or JSON with `--json`).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use azq_circuits::program::{Format, label};
+use azq_circuits::sim::{DEFAULT_MAX_QUBITS, HARD_MAX_QUBITS, Simulator};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The program: .qasm (OpenQASM 2), .json (IonQ), .quil, .ll (QIR text); `-` reads stdin.
+    file: PathBuf,
+    /// How many shots to sample.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    shots: u64,
+    /// The sampling seed; the same seed gives the same shots.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print JSON: counts, and with --exact, probabilities.
+    #[arg(long)]
+    json: bool,
+    /// Print the exact probability of each outcome instead of sampling.
+    #[arg(long)]
+    exact: bool,
+    /// The largest circuit to simulate.
+    #[arg(long, default_value_t = DEFAULT_MAX_QUBITS as u64, value_parser = clap::value_parser!(u64).range(1..=HARD_MAX_QUBITS as u64))]
+    max_qubits: u64,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let text = if args.file.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("cannot read the program from stdin")?;
+        s
+    } else {
+        let bytes = std::fs::read(&args.file)
+            .with_context(|| format!("cannot read {}", args.file.display()))?;
+        String::from_utf8(bytes).map_err(|_| {
+            anyhow::anyhow!(
+                "{} is not UTF-8 text (QIR bitcode is not supported; use .ll text)",
+                args.file.display()
+            )
+        })?
+    };
+    let path = (args.file.as_os_str() != "-").then_some(args.file.as_path());
+    let Some(format) = Format::detect(path, &text) else {
+        bail!(
+            "cannot tell the program's format; name the file .qasm, .json (IonQ), .quil or .ll (QIR)"
+        );
+    };
+    let program = format
+        .read(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", e.name()))?;
+    let c = &program.circuit;
+    let sim = Simulator {
+        max_qubits: args.max_qubits as usize,
+    };
+    let started = Instant::now();
+    if args.exact {
+        let dist = sim
+            .exact(c)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", e.name()))?;
+        let mut probabilities: BTreeMap<String, f64> = BTreeMap::new();
+        for (bits, p) in dist {
+            *probabilities.entry(label(c, &bits)).or_default() += p;
+        }
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({ "qubits": c.num_qubits(), "probabilities": probabilities })
+            );
+        } else {
+            print_table(
+                &probabilities
+                    .iter()
+                    .map(|(k, p)| (k.clone(), *p, None))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        return Ok(());
+    }
+    let shots = sim
+        .run(c, args.shots, args.seed)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", e.name()))?;
+    let elapsed = started.elapsed();
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for (bits, n) in &shots.counts {
+        *counts.entry(label(c, bits)).or_default() += n;
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "qubits": c.num_qubits(),
+                "shots": args.shots,
+                "seed": args.seed,
+                "counts": counts,
+                "elapsed_ms": elapsed.as_secs_f64() * 1000.0,
+            })
+        );
+    } else {
+        let total = args.shots as f64;
+        print_table(
+            &counts
+                .iter()
+                .map(|(k, n)| (k.clone(), *n as f64 / total, Some(*n)))
+                .collect::<Vec<_>>(),
+        );
+        println!(
+            "{} shots, {} qubits, seed {}, {:.1} ms",
+            args.shots,
+            c.num_qubits(),
+            args.seed,
+            elapsed.as_secs_f64() * 1000.0
+        );
+    }
+    Ok(())
+}
+
+fn print_table(rows: &[(String, f64, Option<u64>)]) {
+    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(7).max(7);
+    println!(
+        "{:<width$}  {:>11}  {:>8}",
+        "outcome", "probability", "count"
+    );
+    for (label, p, n) in rows {
+        let bar = "█".repeat((p * 40.0).round() as usize);
+        let n = n.map_or(String::new(), |n| n.to_string());
+        println!("{label:<width$}  {p:>11.6}  {n:>8}  {bar}");
+    }
+}
