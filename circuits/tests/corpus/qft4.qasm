@@ -1,0 +1,23 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+// Quantum Fourier transform of |0101>, then an inverse-free readout.
+qreg q[4];
+creg c[4];
+x q[0];
+x q[2];
+h q[3];
+cp(pi/2) q[2], q[3];
+cp(pi/4) q[1], q[3];
+cp(pi/8) q[0], q[3];
+h q[2];
+cp(pi/2) q[1], q[2];
+cp(pi/4) q[0], q[2];
+h q[1];
+cu1(pi/2) q[0], q[1];
+h q[0];
+swap q[0], q[3];
+swap q[1], q[2];
+rz(0.3) q[1];
+ry(0.7) q[2];
+h q;
+measure q -> c;
