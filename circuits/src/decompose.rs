@@ -110,7 +110,7 @@ pub fn single_control(gate: &Gate) -> Option<Vec<Gate>> {
 /// `rxx`, `ryy`, `rzz` as CNOTs and one-qubit rotations.
 pub fn two_qubit_rotation(gate: &Gate) -> Option<Vec<Gate>> {
     use GateKind::*;
-    if !gate.controls.is_empty() {
+    if !gate.controls.is_empty() || !matches!(gate.kind, Rxx | Ryy | Rzz) {
         return None;
     }
     let (a, b) = (gate.targets[0], gate.targets[1]);

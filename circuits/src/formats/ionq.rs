@@ -92,7 +92,7 @@ fn write_gate(g: &Gate, out: &mut Vec<Value>) -> Result<(), ProgramError> {
             out,
         ),
         (U, 0) => euler(g).iter().try_for_each(|e| write_gate(e, out)),
-        (P | U, 1) => single_control(g)
+        (P | U | Swap, 1) => single_control(g)
             .ok_or_else(|| unsupported("this controlled gate"))?
             .iter()
             .try_for_each(|e| write_gate(e, out)),

@@ -66,6 +66,24 @@ fn write_gate(g: &Gate, out: &mut String) -> Result<(), ProgramError> {
         }
         return Ok(());
     }
+    let named = match (g.kind, g.controls.len()) {
+        (GateKind::X, 1) => Some("CNOT".to_owned()),
+        (GateKind::X, 2) => Some("CCNOT".to_owned()),
+        (GateKind::Z, 1) => Some("CZ".to_owned()),
+        (GateKind::P, 1) => Some(format!("CPHASE({})", num(g.params[0]))),
+        (GateKind::Swap, 1) => Some("CSWAP".to_owned()),
+        _ => None,
+    };
+    if let Some(name) = named {
+        let qubits: Vec<String> = g
+            .controls
+            .iter()
+            .chain(&g.targets)
+            .map(usize::to_string)
+            .collect();
+        let _ = writeln!(out, "{name} {}", qubits.join(" "));
+        return Ok(());
+    }
     let (name, phase) = base(g).ok_or_else(|| unsupported(&format!("`{}`", g.kind)))?;
     write_phase(&g.controls, phase, out);
     let qubits: Vec<String> = g
