@@ -106,12 +106,14 @@ impl State {
     }
 
     fn apply_m2(&mut self, t: usize, m: &M2, ctrl: usize) {
+        if ctrl != 0 {
+            return self.apply_controlled_m2(t, m, ctrl);
+        }
         let step = 1usize << t;
         let diagonal = m[0][1] == ZERO && m[1][0] == ZERO;
-        for (block, chunk) in self.amps.chunks_exact_mut(2 * step).enumerate() {
-            let base = block * 2 * step;
+        for chunk in self.amps.chunks_exact_mut(2 * step) {
             let (lo, hi) = chunk.split_at_mut(step);
-            if ctrl == 0 {
+            {
                 if diagonal {
                     if m[0][0] != ONE {
                         lo.iter_mut().for_each(|a| *a *= m[0][0]);
@@ -126,14 +128,31 @@ impl State {
                         *b = m[1][0] * x + m[1][1] * y;
                     }
                 }
+            }
+        }
+    }
+
+    /// A one-qubit matrix under controls: only the pairs whose control bits are all set are
+    /// visited, by inserting the fixed bits into a counter (no per-amplitude test).
+    fn apply_controlled_m2(&mut self, t: usize, m: &M2, ctrl: usize) {
+        let mut fixed: Vec<usize> = (0..self.n).filter(|q| ctrl >> q & 1 == 1).collect();
+        fixed.push(t);
+        fixed.sort_unstable();
+        let is_x = m[0][0] == ZERO && m[1][1] == ZERO && m[0][1] == ONE && m[1][0] == ONE;
+        let count = self.amps.len() >> fixed.len();
+        for k in 0..count {
+            let mut i = k;
+            for &f in &fixed {
+                i = ((i >> f) << (f + 1)) | (i & ((1 << f) - 1));
+            }
+            let i0 = i | ctrl;
+            let i1 = i0 | (1 << t);
+            if is_x {
+                self.amps.swap(i0, i1);
             } else {
-                for (j, (a, b)) in lo.iter_mut().zip(hi.iter_mut()).enumerate() {
-                    if (base + j) & ctrl == ctrl {
-                        let (x, y) = (*a, *b);
-                        *a = m[0][0] * x + m[0][1] * y;
-                        *b = m[1][0] * x + m[1][1] * y;
-                    }
-                }
+                let (x, y) = (self.amps[i0], self.amps[i1]);
+                self.amps[i0] = m[0][0] * x + m[0][1] * y;
+                self.amps[i1] = m[1][0] * x + m[1][1] * y;
             }
         }
     }
@@ -287,10 +306,66 @@ impl Fuser {
             });
             return;
         }
+        if let Some((m, a, b)) = two_qubit_matrix(g) {
+            // Absorb what is pending on both qubits: one pass instead of three.
+            let pa = self.pending[a].take().unwrap_or(IDENTITY);
+            let pb = self.pending[b].take().unwrap_or(IDENTITY);
+            let mut total = [[ZERO; 4]; 4];
+            for (r, row) in total.iter_mut().enumerate() {
+                for (col, cell) in row.iter_mut().enumerate() {
+                    *cell = (0..4)
+                        .map(|k| m[r][k] * pa[k & 1][col & 1] * pb[k >> 1][col >> 1])
+                        .sum();
+                }
+            }
+            s.apply_m4(a, b, &total, 0);
+            return;
+        }
         for &q in g.controls.iter().chain(&g.targets) {
             self.flush(s, q);
         }
         s.apply(g);
+    }
+}
+
+const IDENTITY: M2 = [[ONE, ZERO], [ZERO, ONE]];
+
+/// The 4×4 matrix of a gate on exactly two qubits (a, b), index = bit_a + 2·bit_b.
+fn two_qubit_matrix(g: &Gate) -> Option<([[C; 4]; 4], usize, usize)> {
+    match (g.controls.as_slice(), g.targets.as_slice()) {
+        ([c], [t]) => {
+            let u = matrix(g.kind, &g.params)?;
+            let mut m = [[ZERO; 4]; 4];
+            m[0][0] = ONE;
+            m[2][2] = ONE;
+            for (r, row) in [1usize, 3].iter().enumerate() {
+                for (k, col) in [1usize, 3].iter().enumerate() {
+                    m[*row][*col] = u[r][k];
+                }
+            }
+            Some((m, *c, *t))
+        }
+        ([], [a, b]) => {
+            let mut m = [[ZERO; 4]; 4];
+            for col in 0..4 {
+                let mut probe = State {
+                    n: 2,
+                    amps: vec![ZERO; 4],
+                };
+                probe.amps[col] = ONE;
+                probe.apply(&Gate {
+                    kind: g.kind,
+                    params: g.params.clone(),
+                    controls: vec![],
+                    targets: vec![0, 1],
+                });
+                for (r, row) in m.iter_mut().enumerate() {
+                    row[col] = probe.amps[r];
+                }
+            }
+            Some((m, *a, *b))
+        }
+        _ => None,
     }
 }
 
