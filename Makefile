@@ -14,7 +14,7 @@ PY := $(VENV)/bin/python
 # The tests' Jupyter stays out of the user's home.
 export JUPYTER_PLATFORM_DIRS := 1
 
-.PHONY: all build venv demo test lint rust-test py-test bench clean
+.PHONY: all build venv demo test lint rust-test py-test fuzz bench clean
 
 all: build
 
@@ -45,10 +45,21 @@ rust-test:
 py-test: build venv
 	AZQ_BIN=$(AZQ) $(PY) -m pytest -q tests
 
-test: lint rust-test py-test
+# The program readers under libFuzzer for FUZZ_SECONDS (stable Rust: no sanitizer), seeded
+# with the test corpus; new inputs go to a scratch directory, never into the tree.
+FUZZ_SECONDS ?= 60
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked --version 0.13.2
+	scratch=$$(mktemp -d) && \
+	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)/fuzz $(CARGO) fuzz run --fuzz-dir circuits/fuzz --sanitizer none parse \
+		$$scratch circuits/tests/corpus -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 2>&1 | tail -n 12; \
+	status=$${PIPESTATUS[0]}; rm -rf $$scratch; exit $$status
+
+test: lint rust-test py-test fuzz
 
 bench: build venv
 	AZQ_BIN=$(AZQ) $(PY) bench/kernel_bench.py
+	AZQ_BIN=$(AZQ) $(PY) bench/sim_bench.py
 
 clean:
 	rm -rf build $(VENV)

@@ -89,3 +89,54 @@ def test_bad_connection_files_fail_clearly(azq_bin, tmp_path, content, expected)
 def test_unknown_arguments_are_refused(azq_bin):
     r = azq(azq_bin, "install", "--user", "--prefix", "/tmp/x")
     assert r.returncode != 0 and "cannot be used with" in r.stderr
+
+
+GHZ = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\ncreg c[3];\nh q[0];\ncx q[0], q[1];\ncx q[1], q[2];\nmeasure q -> c;\n'
+
+
+def test_simulate_prints_a_histogram_and_json(azq_bin, tmp_path):
+    path = tmp_path / "ghz.qasm"
+    path.write_text(GHZ)
+    r = azq(azq_bin, "simulate", str(path), "--shots", "500", "--seed", "9")
+    assert r.returncode == 0, r.stderr
+    assert "000" in r.stdout and "111" in r.stdout and "500 shots" in r.stdout
+    j = json.loads(azq(azq_bin, "simulate", str(path), "--shots", "500", "--seed", "9", "--json").stdout)
+    assert set(j["counts"]) == {"000", "111"} and sum(j["counts"].values()) == 500
+    again = json.loads(azq(azq_bin, "simulate", str(path), "--shots", "500", "--seed", "9", "--json").stdout)
+    assert again["counts"] == j["counts"]
+
+
+def test_simulate_reads_every_format(azq_bin, tmp_path):
+    ionq = tmp_path / "ghz.json"
+    ionq.write_text('{"qubits": 3, "circuit": [{"gate": "h", "target": 0}, {"gate": "cnot", "control": 0, "target": 1}, {"gate": "cnot", "control": 0, "target": 2}]}')
+    quil = tmp_path / "bell.quil"
+    quil.write_text("DECLARE ro BIT[2]\nH 0\nCNOT 0 1\nMEASURE 0 ro[0]\nMEASURE 1 ro[1]\n")
+    for path, labels in [(ionq, {"000", "111"}), (quil, {"00", "11"})]:
+        r = azq(azq_bin, "simulate", str(path), "--exact", "--json")
+        assert r.returncode == 0, r.stderr
+        probs = json.loads(r.stdout)["probabilities"]
+        assert set(probs) == labels and all(abs(p - 0.5) < 1e-12 for p in probs.values())
+
+
+@pytest.mark.parametrize(
+    "name, content, args, expected",
+    [
+        ("missing.qasm", None, [], "cannot read"),
+        ("prog.txt", "hello", [], "cannot tell the program's format"),
+        ("bad.qasm", 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\nhx q[0];\n', [], "InvalidProgram: line 4, column 1"),
+        ("big.qasm", 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[30];\nh q;\n', [], "ProgramTooLarge"),
+        ("ok.qasm", GHZ, ["--shots", "0"], "--shots"),
+        ("ok.qasm", GHZ, ["--max-qubits", "99"], "--max-qubits"),
+        ("bin.ll", b"BC\xc0\xde\x00", [], "not UTF-8"),
+    ],
+)
+def test_simulate_bad_input_fails_clearly(azq_bin, tmp_path, name, content, args, expected):
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    r = azq(azq_bin, "simulate", str(path), *args)
+    assert r.returncode != 0
+    assert expected in r.stderr, r.stderr
+    assert "panicked" not in r.stderr
