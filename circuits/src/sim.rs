@@ -464,30 +464,25 @@ impl Simulator {
                     _ => None,
                 })
                 .collect();
-            let mut draws: Vec<f64> = (0..shots).map(|_| uniform(&mut rng)).collect();
-            let order = {
-                let mut idx: Vec<usize> = (0..draws.len()).collect();
-                idx.sort_by(|&a, &b| draws[a].total_cmp(&draws[b]));
-                idx
-            };
-            let mut sorted: Vec<f64> = order.iter().map(|&i| draws[i]).collect();
+            // Sorted uniform draws, walked once against the running sum of probabilities.
+            let draws: Vec<f64> = (0..shots).map(|_| uniform(&mut rng)).collect();
+            let mut order: Vec<usize> = (0..draws.len()).collect();
+            order.sort_by(|&a, &b| draws[a].total_cmp(&draws[b]));
             let mut picks = vec![0usize; draws.len()];
-            let mut acc = 0.0;
-            let mut k = 0;
             let last_nonzero = state
                 .amps
                 .iter()
                 .rposition(|a| a.norm_sqr() > 0.0)
                 .unwrap_or(0);
+            let (mut acc, mut k) = (0.0, 0);
             for (basis, amp) in state.amps.iter().enumerate() {
                 acc += amp.norm_sqr();
-                while k < sorted.len() && (sorted[k] < acc || basis == last_nonzero) {
+                // Rounding can leave the sum just under 1: the last possible state takes the rest.
+                while k < order.len() && (draws[order[k]] < acc || basis == last_nonzero) {
                     picks[order[k]] = basis;
                     k += 1;
                 }
             }
-            sorted.clear();
-            draws.clear();
             for basis in picks {
                 let mut bits = vec![false; nclbits];
                 for &(q, b) in &measures {
@@ -524,7 +519,7 @@ impl Simulator {
         )];
         for op in &c.ops {
             let mut next = Vec::with_capacity(branches.len());
-            for (mut s, mut bits, p) in branches {
+            for (mut s, bits, p) in branches {
                 match resolve(op, &bits, c) {
                     None | Some(Op::Barrier { .. }) => next.push((s, bits, p)),
                     Some(Op::Gate(g)) => {
@@ -549,7 +544,6 @@ impl Simulator {
                             }
                             next.push((s2, b2, p * pv));
                         }
-                        bits.clear();
                     }
                     Some(Op::If { .. }) => unreachable!("resolve unwraps conditions"),
                 }

@@ -152,24 +152,18 @@ impl Lowerer {
                 op,
                 span,
             } => {
-                let &(index, len) = self
+                let index = self
+                    .circuit
                     .cregs
-                    .get(&creg.name)
-                    .map(|_| {
-                        self.circuit
-                            .cregs
-                            .iter()
-                            .position(|r| r.name == creg.name)
-                            .expect("known creg")
-                    })
-                    .map(|i| (i, self.circuit.cregs[i].len))
-                    .as_ref()
+                    .iter()
+                    .position(|r| r.name == creg.name)
                     .ok_or_else(|| {
                         invalid(
                             format!("`{}` is not a classical register", creg.name),
                             &creg.span,
                         )
                     })?;
+                let len = self.circuit.cregs[index].len;
                 if len < 64 && *value >= 1u64 << len {
                     return Err(invalid(
                         format!("`{}` has {len} bits, so it never equals {value}", creg.name),
