@@ -6,6 +6,7 @@ use anyhow::Context;
 use azq_kernel::install::{self, Location};
 use clap::{Args, Parser, Subcommand};
 
+mod emulator;
 mod simulate;
 
 #[derive(Parser)]
@@ -34,6 +35,8 @@ enum Command {
     /// Run a program (OpenQASM 2, IonQ JSON, Quil or QIR text) on the local simulator and
     /// print its histogram.
     Simulate(simulate::Args),
+    /// Serve the local Azure Quantum emulator on a loopback port.
+    Emulator(emulator::Args),
 }
 
 #[derive(Args)]
@@ -91,6 +94,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Simulate(args) => simulate::run(args),
+        Command::Emulator(args) => emulator::run(args),
         Command::Uninstall(w) => {
             match install::uninstall(&w.location())? {
                 Some(dir) => println!("removed kernelspec azq from {}", dir.display()),

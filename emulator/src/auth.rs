@@ -1,0 +1,172 @@
+//! Who may call: the workspace API key (`x-ms-quantum-api-key`), or a bearer token that
+//! this emulator's Entra ID endpoint issued (JWT-shaped, HMAC-signed, with audience,
+//! tenant, object id and expiry checked). The client-credentials grant issues tokens.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+/// The audience every data-plane token must carry.
+pub const AUDIENCE: &str = "https://quantum.microsoft.com";
+
+/// A secret value: never shown by `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The value itself, for the places that must send or compare it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// The emulator's own secrets: the workspace API key, one service principal, and the key
+/// it signs tokens with.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub api_key: Secret,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub signing_key: Secret,
+}
+
+fn random_hex(bytes: usize) -> String {
+    (0..bytes.div_ceil(16))
+        .map(|_| uuid::Uuid::new_v4().simple().to_string())
+        .collect::<String>()[..bytes * 2]
+        .to_owned()
+}
+
+impl Credentials {
+    pub fn generate() -> Credentials {
+        Credentials {
+            api_key: Secret::new(random_hex(24)),
+            client_id: uuid::Uuid::new_v4().to_string(),
+            client_secret: Secret::new(random_hex(20)),
+            signing_key: Secret::new(random_hex(32)),
+        }
+    }
+}
+
+fn sign(key: &Secret, data: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.expose().as_bytes()).expect("any key");
+    mac.update(data.as_bytes());
+    B64.encode(mac.finalize().into_bytes())
+}
+
+/// Issues a token for `subject` in `tenant`, valid for `lifetime` seconds.
+pub fn issue(creds: &Credentials, tenant: &str, subject: &str, lifetime: i64) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let header = B64.encode(json!({"alg": "HS256", "typ": "JWT"}).to_string());
+    let claims = B64.encode(
+        json!({
+            "aud": AUDIENCE, "iss": format!("https://sts.windows.net/{tenant}/"), "tid": tenant,
+            "oid": subject, "sub": subject, "appid": subject, "iat": now, "nbf": now, "exp": now + lifetime,
+        })
+        .to_string(),
+    );
+    let body = format!("{header}.{claims}");
+    let sig = sign(&creds.signing_key, &body);
+    format!("{body}.{sig}")
+}
+
+/// Why a token was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TokenProblem {
+    Malformed,
+    BadSignature,
+    WrongAudience,
+    WrongTenant,
+    Expired,
+}
+
+/// Checks a bearer token and returns its claims.
+pub fn verify(creds: &Credentials, tenant: &str, token: &str) -> Result<Value, TokenProblem> {
+    let mut parts = token.split('.');
+    let (Some(h), Some(c), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(TokenProblem::Malformed);
+    };
+    let expected = sign(&creds.signing_key, &format!("{h}.{c}"));
+    // Compare as MACs do: every byte, whatever differs first.
+    let same = expected.len() == s.len()
+        && expected
+            .bytes()
+            .zip(s.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !same {
+        return Err(TokenProblem::BadSignature);
+    }
+    let claims: Value = B64
+        .decode(c)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or(TokenProblem::Malformed)?;
+    if claims["aud"] != AUDIENCE && claims["aud"] != format!("{AUDIENCE}/") {
+        return Err(TokenProblem::WrongAudience);
+    }
+    if claims["tid"] != tenant {
+        return Err(TokenProblem::WrongTenant);
+    }
+    if claims["exp"]
+        .as_i64()
+        .is_none_or(|exp| exp <= chrono::Utc::now().timestamp())
+    {
+        return Err(TokenProblem::Expired);
+    }
+    Ok(claims)
+}
+
+/// Constant-time equality for secrets.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_verify_and_tampering_is_caught() {
+        let creds = Credentials::generate();
+        let t = issue(&creds, "tid", "me", 60);
+        assert_eq!(verify(&creds, "tid", &t).unwrap()["oid"], "me");
+        assert_eq!(verify(&creds, "other", &t), Err(TokenProblem::WrongTenant));
+        assert_eq!(
+            verify(&creds, "tid", &issue(&creds, "tid", "me", -1)),
+            Err(TokenProblem::Expired)
+        );
+        let mut bad = t.clone();
+        bad.push('x');
+        assert_eq!(verify(&creds, "tid", &bad), Err(TokenProblem::BadSignature));
+        assert_eq!(verify(&creds, "tid", "a.b"), Err(TokenProblem::Malformed));
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let creds = Credentials::generate();
+        let shown = format!("{creds:?}");
+        assert!(!shown.contains(creds.api_key.expose()));
+        assert!(!shown.contains(creds.client_secret.expose()));
+    }
+}

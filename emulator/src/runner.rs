@@ -1,0 +1,208 @@
+//! Runs jobs: Waiting → Executing → Succeeded or Failed (or Cancelled at any point before),
+//! on the emulator's clock. The program is read from the input blob in its format,
+//! simulated, and the result written to the output blob in the provider's own format.
+
+use std::sync::Arc;
+
+use azq_circuits::formats::{ionq, qir, quil};
+use azq_circuits::sim::{Simulator, seed_from};
+use azq_circuits::{qasm, results};
+use serde_json::{Value, json};
+
+use crate::catalog::{Kind, target};
+use crate::store::{Blob, is_terminal};
+use crate::{Emulator, blob, http};
+
+/// A finished run: the output blob's name, content type and body, or the job's error.
+type Outcome = Result<(String, String, Vec<u8>), (String, String)>;
+
+fn set(em: &Emulator, id: &str, apply: impl FnOnce(&mut serde_json::Map<String, Value>)) -> bool {
+    let mut store = em.store.lock().expect("store lock");
+    match store.jobs.get_mut(id) {
+        Some(job) if !is_terminal(job.get("status").and_then(Value::as_str).unwrap_or("")) => {
+            apply(job);
+            job.insert("lastUpdatedTime".into(), json!(http::now()));
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Starts a job's life on the emulator's clock.
+pub fn start(em: Arc<Emulator>, id: String) {
+    tokio::spawn(async move {
+        tokio::time::sleep(em.config.job_delay).await;
+        let still_waiting = set(&em, &id, |job| {
+            job.insert("status".into(), json!("Executing"));
+            job.insert("beginExecutionTime".into(), json!(http::now()));
+        });
+        if !still_waiting {
+            return;
+        }
+        let runner = em.clone();
+        let job_id = id.clone();
+        let outcome = tokio::task::spawn_blocking(move || run(&runner, &job_id))
+            .await
+            .unwrap_or_else(|_| {
+                Err((
+                    "InternalError".into(),
+                    "the emulator failed while running the job".into(),
+                ))
+            });
+        tokio::time::sleep(em.config.job_delay).await;
+        let container = format!("job-{id}");
+        if let Ok((name, content_type, data)) = &outcome {
+            let mut store = em.store.lock().expect("store lock");
+            store
+                .containers
+                .entry(container.clone())
+                .or_default()
+                .insert(
+                    name.clone(),
+                    Blob {
+                        content_type: content_type.clone(),
+                        data: data.clone(),
+                    },
+                );
+        }
+        set(&em, &id, |job| {
+            job.insert("endExecutionTime".into(), json!(http::now()));
+            match outcome {
+                Ok((name, _, _)) => {
+                    job.insert("status".into(), json!("Succeeded"));
+                    job.insert(
+                        "outputDataUri".into(),
+                        json!(blob::plain_url(&em, &container, Some(&name))),
+                    );
+                }
+                Err((code, message)) => {
+                    job.insert("status".into(), json!("Failed"));
+                    job.insert(
+                        "errorData".into(),
+                        json!({ "code": code, "message": message }),
+                    );
+                }
+            }
+        });
+    });
+}
+
+fn invalid(message: impl Into<String>) -> (String, String) {
+    ("InvalidInputData".into(), message.into())
+}
+
+/// Reads, simulates and formats one job.
+fn run(em: &Emulator, id: &str) -> Outcome {
+    let (job, input) = {
+        let store = em.store.lock().expect("store lock");
+        let job = store
+            .jobs
+            .get(id)
+            .cloned()
+            .ok_or_else(|| invalid("the job vanished"))?;
+        let uri = job
+            .get("inputDataUri")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let (container, name) = blob::locate(uri).ok_or_else(|| {
+            invalid("inputDataUri does not name a blob in this workspace's storage")
+        })?;
+        let data = store
+            .containers
+            .get(&container)
+            .and_then(|c| c.get(name.as_deref().unwrap_or("inputData")))
+            .map(|b| b.data.clone())
+            .ok_or_else(|| {
+                invalid("the input blob does not exist; upload it before creating the job")
+            })?;
+        (job, data)
+    };
+    let text = String::from_utf8(input).map_err(|_| {
+        invalid("the input is not UTF-8 text (QIR bitcode is not supported; send QIR as text)")
+    })?;
+    let target_id = job.get("target").and_then(Value::as_str).unwrap_or("");
+    let target = target(target_id).ok_or_else(|| invalid(format!("unknown target {target_id}")))?;
+    let input_format = job
+        .get("inputDataFormat")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let output_format = job
+        .get("outputDataFormat")
+        .and_then(Value::as_str)
+        .unwrap_or(target.formats.1)
+        .to_owned();
+    let params = job.get("inputParams").cloned().unwrap_or(json!({}));
+    let shots = params
+        .get("shots")
+        .or_else(|| params.get("count"))
+        .and_then(Value::as_u64)
+        .unwrap_or(target.default_shots)
+        .clamp(1, 1_000_000);
+    let sim = Simulator::default();
+    let seed = seed_from(id);
+    let fail = |e: azq_circuits::ProgramError| invalid(format!("{}: {e}", e.name()));
+    let native = |value: Value| {
+        Ok((
+            "rawOutputData".to_owned(),
+            "application/json".to_owned(),
+            value.to_string().into_bytes(),
+        ))
+    };
+    match input_format {
+        "qir.v1" | "honeywell.qir.v1" | "rigetti.qir.v1" => {
+            let program = qir::read(&text).map_err(fail)?;
+            let shots = sim.run(&program.circuit, shots, seed).map_err(fail)?;
+            let value = if output_format == "microsoft.quantum-results.v1" {
+                results::microsoft_v1(&shots, &program.records)
+            } else {
+                results::microsoft_v2(&shots, &program.records)
+            };
+            Ok((
+                "outputData".to_owned(),
+                "application/json".to_owned(),
+                value.to_string().into_bytes(),
+            ))
+        }
+        "ionq.circuit.v1" => {
+            let c = ionq::read(&text).map_err(fail)?;
+            if target.kind == Kind::IonqSimulator {
+                native(results::ionq_exact(
+                    &sim.statevector(&c).map_err(fail)?.probabilities(),
+                ))
+            } else {
+                native(results::ionq_from_shots(
+                    &sim.run(&c, shots, seed).map_err(fail)?,
+                ))
+            }
+        }
+        "honeywell.openqasm.v1" | "quantinuum.openqasm.v1" => {
+            let c = qasm::load(&text).map_err(fail)?;
+            let mut s = sim.run(&c, shots, seed).map_err(fail)?;
+            if target.kind == Kind::QuantinuumChecker {
+                s.shots
+                    .iter_mut()
+                    .for_each(|b| b.iter_mut().for_each(|x| *x = false));
+            }
+            native(results::quantinuum(&s, &c.cregs))
+        }
+        "rigetti.quil.v1" => {
+            let c = quil::read(&text).map_err(fail)?;
+            native(results::rigetti(
+                &sim.run(&c, shots, seed).map_err(fail)?,
+                &c.cregs,
+            ))
+        }
+        "pasqal.pulser.v1" => {
+            serde_json::from_str::<Value>(&text)
+                .map_err(|e| invalid(format!("the Pulser sequence is not JSON: {e}")))?;
+            // Pulse-level simulation is not emulated: a labelled, all-ground-state counter.
+            native(
+                json!({ "counter": { "0": shots }, "emulated": "pulse sequences are not simulated" }),
+            )
+        }
+        other => Err(invalid(format!(
+            "input format `{other}` is not supported by {}",
+            target.id
+        ))),
+    }
+}

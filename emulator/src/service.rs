@@ -1,0 +1,896 @@
+//! Routing and the data-plane, ARM and token handlers. One fallback handler reads the path
+//! itself: the service's `jobs/{id}:cancel` segments, the legacy `/v1.0` prefix and any
+//! host name are all accepted.
+
+use std::sync::Arc;
+
+use axum::body::to_bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::auth::{self, same_secret};
+use crate::http::{Reply, empty, error, json, now, ok};
+use crate::store::is_terminal;
+use crate::{Emulator, blob, catalog, listing, runner};
+
+/// Data-plane api-versions accepted (the legacy `/v1.0` form takes none).
+pub const API_VERSIONS: &[&str] = &[
+    "2026-08-01-preview",
+    "2026-01-15-preview",
+    "2025-12-01-preview",
+    "2025-09-01-preview",
+    "2024-10-01-preview",
+    "2024-03-01-preview",
+    "2023-11-13-preview",
+    "2022-09-12-preview",
+    "2019-11-04-preview",
+];
+
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
+pub async fn handle(State(em): State<Arc<Emulator>>, request: Request) -> Reply {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = to_bytes(body, MAX_BODY).await else {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestTooLarge",
+            "the request body is larger than 64 MiB",
+        );
+    };
+    let query: Vec<(String, String)> = parts
+        .uri
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let path = parts.uri.path().to_owned();
+    let mut reply = route(
+        &em,
+        &parts.method,
+        &path,
+        &query,
+        &parts.headers,
+        body.to_vec(),
+    );
+    reply.headers_mut().insert(
+        "x-ms-request-id",
+        HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("uuid"),
+    );
+    reply
+}
+
+fn route(
+    em: &Arc<Emulator>,
+    method: &Method,
+    path: &str,
+    query: &[(String, String)],
+    headers: &HeaderMap,
+    body: Vec<u8>,
+) -> Reply {
+    let segs: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    match segs.as_slice() {
+        ["blob", rest @ ..] => blob::handle(em, method, rest, query, headers, body),
+        [tenant, "oauth2", "v2.0", "token"] if method == Method::POST => token(em, tenant, &body),
+        ["v1.0", rest @ ..] => workspace_route(em, method, rest, query, headers, body, true),
+        _ => workspace_route(em, method, &segs, query, headers, body, false),
+    }
+}
+
+fn challenge(em: &Emulator) -> Reply {
+    let mut r = empty(StatusCode::UNAUTHORIZED);
+    let value = format!(
+        "Bearer authorization_uri=\"{}/{}\", error=\"invalid_token\", error_description=\"The access token is missing or invalid\", resource_id=\"{}\"",
+        em.base_url,
+        em.config.tenant,
+        auth::AUDIENCE
+    );
+    r.headers_mut().insert(
+        "www-authenticate",
+        HeaderValue::from_str(&value).expect("ascii"),
+    );
+    r
+}
+
+/// API key or bearer token; `Err` is the 401 to send.
+fn authenticate(em: &Emulator, headers: &HeaderMap) -> Result<(), Reply> {
+    if let Some(key) = headers
+        .get("x-ms-quantum-api-key")
+        .and_then(|v| v.to_str().ok())
+    {
+        return if same_secret(key, em.config.credentials.api_key.expose()) {
+            Ok(())
+        } else {
+            Err(challenge(em))
+        };
+    }
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match token.map(|t| auth::verify(&em.config.credentials, &em.config.tenant, t)) {
+        Some(Ok(_)) => Ok(()),
+        _ => Err(challenge(em)),
+    }
+}
+
+fn token(em: &Emulator, tenant: &str, body: &[u8]) -> Reply {
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let oauth_error = |status: StatusCode, code: &str, text: &str| {
+        json(
+            status,
+            &json!({ "error": code, "error_description": text, "error_codes": [], "timestamp": now() }),
+        )
+    };
+    if tenant != em.config.tenant && tenant != "organizations" && tenant != "common" {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &format!("AADSTS90002: Tenant '{tenant}' not found."),
+        );
+    }
+    match get("grant_type") {
+        Some("client_credentials") => {
+            let creds = &em.config.credentials;
+            if get("client_id") != Some(creds.client_id.as_str()) {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "unauthorized_client",
+                    "AADSTS700016: Application not found in the directory.",
+                );
+            }
+            if !get("client_secret").is_some_and(|s| same_secret(s, creds.client_secret.expose())) {
+                return oauth_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "AADSTS7000215: Invalid client secret provided.",
+                );
+            }
+            let access = auth::issue(creds, &em.config.tenant, &creds.client_id, 3600);
+            ok(
+                &json!({ "token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": access }),
+            )
+        }
+        Some(other) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            &format!("AADSTS70003: grant type {other} is not supported by this emulator yet."),
+        ),
+        None => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "AADSTS900144: The request body must contain the parameter 'grant_type'.",
+        ),
+    }
+}
+
+fn parse_json(body: &[u8]) -> Result<Value, Reply> {
+    serde_json::from_slice(body).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "InvalidJson",
+            &format!("the request body is not JSON: {e}"),
+        )
+    })
+}
+
+fn is_guid(s: &str) -> bool {
+    s.len() == 36 && uuid::Uuid::parse_str(s).is_ok()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn workspace_route(
+    em: &Arc<Emulator>,
+    method: &Method,
+    segs: &[&str],
+    query: &[(String, String)],
+    headers: &HeaderMap,
+    body: Vec<u8>,
+    legacy: bool,
+) -> Reply {
+    let c = &em.config;
+    // GET /subscriptions/{id} without a token: the 401 names the tenant (tenant discovery).
+    if let ["subscriptions", _] = segs {
+        return match authenticate(em, headers) {
+            Err(r) => r,
+            Ok(()) => ok(
+                &json!({ "subscriptionId": c.subscription, "tenantId": c.tenant, "state": "Enabled" }),
+            ),
+        };
+    }
+    let [
+        "subscriptions",
+        sub,
+        "resourceGroups",
+        rg,
+        "providers",
+        provider,
+        "workspaces",
+        ws,
+        rest @ ..,
+    ] = segs
+    else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "no such resource in the Azure Quantum emulator",
+        );
+    };
+    if !provider.eq_ignore_ascii_case("Microsoft.Quantum") {
+        return error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "no such resource provider",
+        );
+    }
+    if let Err(r) = authenticate(em, headers) {
+        return r;
+    }
+    if !sub.eq_ignore_ascii_case(&c.subscription)
+        || !rg.eq_ignore_ascii_case(&c.resource_group)
+        || !ws.eq_ignore_ascii_case(&c.workspace)
+    {
+        return error(
+            StatusCode::NOT_FOUND,
+            if rest.is_empty() {
+                "ResourceNotFound"
+            } else {
+                "WorkspaceNotFound"
+            },
+            &format!(
+                "workspace {sub}/{rg}/{ws} was not found; this emulator serves {}/{}/{}",
+                c.subscription, c.resource_group, c.workspace
+            ),
+        );
+    }
+    let api_version = query
+        .iter()
+        .find(|(k, _)| k == "api-version")
+        .map(|(_, v)| v.as_str());
+    if rest.is_empty() {
+        return if method == Method::GET {
+            arm_workspace(em)
+        } else {
+            error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                "only GET",
+            )
+        };
+    }
+    if !legacy {
+        match api_version {
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "MissingApiVersionParameter",
+                    "the api-version query parameter is required",
+                );
+            }
+            Some(v) if !API_VERSIONS.contains(&v) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "UnsupportedApiVersion",
+                    &format!(
+                        "api-version {v} is not supported; use one of {}",
+                        API_VERSIONS.join(", ")
+                    ),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    let version = api_version.unwrap_or("2019-11-04-preview");
+    let base = format!(
+        "{}{}",
+        if legacy {
+            format!("{}/v1.0", em.base_url)
+        } else {
+            em.base_url.clone()
+        },
+        em.workspace_path()
+    );
+    dataplane(em, method, rest, query, body, version, &base)
+}
+
+fn arm_workspace(em: &Emulator) -> Reply {
+    let c = &em.config;
+    let providers: Vec<Value> = {
+        let mut ids: Vec<&str> = catalog::TARGETS.iter().map(|t| t.provider).collect();
+        ids.dedup();
+        ids.iter().map(|p| json!({ "providerId": p, "providerSku": "emulated", "provisioningState": "Succeeded" })).collect()
+    };
+    ok(&json!({
+        "id": em.workspace_path(),
+        "name": c.workspace,
+        "type": "microsoft.quantum/workspaces",
+        "location": c.location,
+        "identity": { "type": "SystemAssigned" },
+        "properties": {
+            "providers": providers,
+            "provisioningState": "Succeeded",
+            "storageAccount": format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Storage/storageAccounts/{}", c.subscription, c.resource_group, c.storage_account),
+            "endpointUri": format!("{}/", em.base_url),
+            "workspaceKind": "V1",
+            "apiKeyEnabled": true,
+        },
+    }))
+}
+
+fn page_link(
+    base: &str,
+    kind: &str,
+    query: &[(String, String)],
+    version: &str,
+    skip: usize,
+    top: usize,
+) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in query
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "skip" | "top" | "api-version"))
+    {
+        s.append_pair(k, v);
+    }
+    s.append_pair("top", &top.to_string())
+        .append_pair("skip", &skip.to_string())
+        .append_pair("api-version", version);
+    format!("{base}/{kind}?{}", s.finish())
+}
+
+fn listed(
+    items: Vec<crate::store::Item>,
+    query: &[(String, String)],
+    base: &str,
+    kind: &str,
+    version: &str,
+) -> Reply {
+    match listing::page(items, query, |skip, top| {
+        page_link(base, kind, query, version, skip, top)
+    }) {
+        Ok(v) => ok(&v),
+        Err(why) => error(StatusCode::BAD_REQUEST, "InvalidQueryParameter", &why),
+    }
+}
+
+/// The job as a GET returns it: SAS URLs fresh for reading.
+fn shown_job(em: &Emulator, job: &crate::store::Item) -> Value {
+    let mut job = job.clone();
+    let id = job
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let container = format!("job-{id}");
+    job.insert(
+        "containerUri".into(),
+        json!(blob::sas_url(em, &container, None, "rl", 24)),
+    );
+    for key in ["inputDataUri", "outputDataUri"] {
+        if let Some((c, Some(b))) = job.get(key).and_then(Value::as_str).and_then(blob::locate) {
+            job.insert(key.into(), json!(blob::sas_url(em, &c, Some(&b), "r", 24)));
+        }
+    }
+    Value::Object(job)
+}
+
+fn not_found(kind: &str, id: &str) -> Reply {
+    error(
+        StatusCode::NOT_FOUND,
+        &format!("{kind}NotFound"),
+        &format!("{kind} {id} was not found in this workspace"),
+    )
+}
+
+fn dataplane(
+    em: &Arc<Emulator>,
+    method: &Method,
+    rest: &[&str],
+    query: &[(String, String)],
+    body: Vec<u8>,
+    version: &str,
+    base: &str,
+) -> Reply {
+    let (head, tail) = (rest[0], &rest[1..]);
+    match (method.as_str(), head, tail) {
+        ("GET", "providerStatus", []) => {
+            ok(&json!({ "value": catalog::provider_status(), "nextLink": null }))
+        }
+        ("GET", "quotas", []) => ok(&json!({ "value": catalog::quotas(), "nextLink": null })),
+        ("POST", "storage", ["sasUri"]) => {
+            let body = match parse_json(&body) {
+                Ok(b) => b,
+                Err(r) => return r,
+            };
+            let Some(container) = body
+                .get("containerName")
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty())
+            else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidRequest",
+                    "containerName is required",
+                );
+            };
+            em.store
+                .lock()
+                .expect("store lock")
+                .containers
+                .entry(container.to_owned())
+                .or_default();
+            let uri = match body.get("blobName").and_then(Value::as_str) {
+                Some(b) => blob::sas_url(em, container, Some(b), "rcw", 24),
+                None => blob::sas_url(em, container, None, "rcwl", 24),
+            };
+            ok(&json!({ "sasUri": uri }))
+        }
+        ("GET", "jobs", []) => {
+            let items = em
+                .store
+                .lock()
+                .expect("store lock")
+                .jobs
+                .values()
+                .map(|j| shown_job(em, j))
+                .filter_map(|v| v.as_object().cloned())
+                .collect();
+            listed(items, query, base, "jobs", version)
+        }
+        ("GET", "topLevelItems", []) => {
+            let store = em.store.lock().expect("store lock");
+            let mut items: Vec<_> = store
+                .jobs
+                .values()
+                .filter(|j| j.get("sessionId").is_none_or(Value::is_null))
+                .map(|j| shown_job(em, j))
+                .filter_map(|v| v.as_object().cloned())
+                .collect();
+            items.extend(store.sessions.values().cloned());
+            drop(store);
+            listed(items, query, base, "topLevelItems", version)
+        }
+        ("GET", "sessions", []) => {
+            let items = em
+                .store
+                .lock()
+                .expect("store lock")
+                .sessions
+                .values()
+                .cloned()
+                .collect();
+            listed(items, query, base, "sessions", version)
+        }
+        (_, "jobs", [id]) if id.ends_with(":cancel") && method == Method::POST => {
+            cancel(em, id.trim_end_matches(":cancel"))
+        }
+        (_, "jobs", [id]) if id.ends_with(":resume") && method == Method::POST => {
+            resume(em, id.trim_end_matches(":resume"))
+        }
+        ("GET", "jobs", [id]) => match em.store.lock().expect("store lock").jobs.get(*id) {
+            Some(j) => ok(&shown_job(em, j)),
+            None => not_found("Job", id),
+        },
+        ("GET", "jobs", [id, "queuePosition"]) => {
+            match em.store.lock().expect("store lock").job_status(id) {
+                Some(s) => ok(
+                    &json!({ "queuePosition": if s == "Waiting" { json!(0) } else { Value::Null } }),
+                ),
+                None => not_found("Job", id),
+            }
+        }
+        ("PUT", "jobs", [id]) => create_job(em, id, &body),
+        ("PATCH", "jobs" | "jobUpdateOptions", [id]) => update_job(em, id, &body),
+        ("DELETE", "jobs", [id]) => {
+            if version < "2025-12-01-preview" {
+                return cancel(em, id);
+            }
+            match em.store.lock().expect("store lock").jobs.remove(*id) {
+                Some(_) => empty(StatusCode::NO_CONTENT),
+                None => not_found("Job", id),
+            }
+        }
+        ("PUT", "sessions", [id]) => open_session(em, id, &body),
+        (_, "sessions", [id]) if id.ends_with(":close") && method == Method::POST => {
+            close_session(em, id.trim_end_matches(":close"))
+        }
+        ("GET", "sessions", [id]) => match em.store.lock().expect("store lock").sessions.get(*id) {
+            Some(s) => ok(&Value::Object(s.clone())),
+            None => not_found("Session", id),
+        },
+        ("GET", "sessions", [id, "jobs"]) => {
+            let store = em.store.lock().expect("store lock");
+            if !store.sessions.contains_key(*id) {
+                return not_found("Session", id);
+            }
+            let items = store
+                .jobs
+                .values()
+                .filter(|j| j.get("sessionId").and_then(Value::as_str) == Some(id))
+                .map(|j| shown_job(em, j))
+                .filter_map(|v| v.as_object().cloned())
+                .collect();
+            drop(store);
+            listed(items, query, base, &format!("sessions/{id}/jobs"), version)
+        }
+        _ => error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!(
+                "{} {} is not an operation of the Azure Quantum data plane",
+                method,
+                rest.join("/")
+            ),
+        ),
+    }
+}
+
+fn create_job(em: &Arc<Emulator>, id: &str, body: &[u8]) -> Reply {
+    if !is_guid(id) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidJobId",
+            "the job id must be a GUID",
+        );
+    }
+    let body = match parse_json(body) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidJobDefinition",
+                "the job must be a JSON object",
+            );
+        }
+        Err(r) => return r,
+    };
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    let (Some(target_id), Some(provider)) = (text("target"), text("providerId")) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidJobDefinition",
+            "a job needs providerId and target",
+        );
+    };
+    let Some(target) = catalog::target(&target_id) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidJobDefinition",
+            &format!("target {target_id} is not available in this workspace"),
+        );
+    };
+    if !provider.eq_ignore_ascii_case(target.provider) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidJobDefinition",
+            &format!(
+                "target {target_id} belongs to provider {}, not {provider}",
+                target.provider
+            ),
+        );
+    }
+    if text("containerUri").is_none() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidJobDefinition",
+            "containerUri is required",
+        );
+    }
+    let mut store = em.store.lock().expect("store lock");
+    if let Some(existing) = store.jobs.get(id) {
+        // A retried PUT is the same job; SAS query strings may differ between retries.
+        let norm = |k: &str, v: Option<&Value>| -> Value {
+            match (k, v) {
+                ("inputDataUri", Some(Value::String(u))) => {
+                    json!(u.split('?').next().unwrap_or(""))
+                }
+                ("providerId", Some(Value::String(p))) => json!(p.to_lowercase()),
+                (_, v) => v.cloned().unwrap_or(Value::Null),
+            }
+        };
+        let same = [
+            "target",
+            "providerId",
+            "inputDataUri",
+            "inputDataFormat",
+            "inputParams",
+            "name",
+        ]
+        .iter()
+        .all(|k| norm(k, body.get(*k)) == norm(k, existing.get(*k)));
+        return if same {
+            ok(&shown_job(em, existing))
+        } else {
+            error(
+                StatusCode::CONFLICT,
+                "JobAlreadyExists",
+                &format!("job {id} already exists with a different definition"),
+            )
+        };
+    }
+    if let Some(session) = text("sessionId") {
+        match store
+            .sessions
+            .get(&session)
+            .and_then(|s| s.get("status"))
+            .and_then(Value::as_str)
+        {
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidJobDefinition",
+                    &format!("session {session} does not exist"),
+                );
+            }
+            Some("Succeeded" | "Failed" | "TimedOut") => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidJobDefinition",
+                    "Session is already in a terminal state. Open a new session.",
+                );
+            }
+            _ => {}
+        }
+    }
+    let container = format!("job-{id}");
+    store.containers.entry(container.clone()).or_default();
+    let mut job = body.clone();
+    let now = now();
+    let defaults = [
+        ("id", json!(id)),
+        ("itemType", json!("Job")),
+        ("jobType", json!("QuantumComputing")),
+        ("providerId", json!(provider.to_lowercase())),
+        ("status", json!("Waiting")),
+        ("creationTime", json!(now)),
+        ("lastUpdatedTime", json!(now)),
+        ("containerUri", json!(blob::plain_url(em, &container, None))),
+        (
+            "outputDataUri",
+            json!(blob::plain_url(em, &container, Some("outputData"))),
+        ),
+    ];
+    for (k, v) in defaults {
+        job.insert(k.into(), v);
+    }
+    for (k, v) in [
+        ("outputDataFormat", json!(target.formats.1)),
+        ("inputParams", json!({})),
+        ("metadata", json!({})),
+        ("tags", json!([])),
+        ("priority", json!("Standard")),
+        ("name", json!(format!("job-{id}"))),
+    ] {
+        if job.get(k).is_none_or(Value::is_null) {
+            job.insert(k.into(), v);
+        }
+    }
+    for k in [
+        "sessionId",
+        "beginExecutionTime",
+        "endExecutionTime",
+        "cancellationTime",
+        "errorData",
+        "costEstimate",
+        "quantumComputingData",
+    ] {
+        job.entry(k).or_insert(Value::Null);
+    }
+    job.insert("isCancelling".into(), json!(false));
+    store.jobs.insert(id.to_owned(), job.clone());
+    drop(store);
+    runner::start(em.clone(), id.to_owned());
+    ok(&Value::Object(job))
+}
+
+fn cancel(em: &Emulator, id: &str) -> Reply {
+    let mut store = em.store.lock().expect("store lock");
+    let Some(job) = store.jobs.get_mut(id) else {
+        return not_found("Job", id);
+    };
+    let status = job.get("status").and_then(Value::as_str).unwrap_or("");
+    if is_terminal(status) {
+        return error(
+            StatusCode::CONFLICT,
+            "InvalidJobState",
+            &format!("job {id} has already finished ({status}) and cannot be cancelled"),
+        );
+    }
+    let now = now();
+    job.insert("status".into(), json!("Cancelled"));
+    job.insert("cancellationTime".into(), json!(now));
+    job.insert("endExecutionTime".into(), json!(now));
+    job.insert("lastUpdatedTime".into(), json!(now));
+    empty(StatusCode::NO_CONTENT)
+}
+
+fn resume(em: &Arc<Emulator>, id: &str) -> Reply {
+    let mut store = em.store.lock().expect("store lock");
+    let Some(job) = store.jobs.get_mut(id) else {
+        return not_found("Job", id);
+    };
+    if !matches!(
+        job.get("status").and_then(Value::as_str),
+        Some("Failed" | "Cancelled")
+    ) {
+        return error(
+            StatusCode::CONFLICT,
+            "InvalidJobState",
+            "only a failed or cancelled job can be resumed",
+        );
+    }
+    job.insert("status".into(), json!("Waiting"));
+    job.insert("errorData".into(), Value::Null);
+    let count = job.get("resumeCount").and_then(Value::as_i64).unwrap_or(0) + 1;
+    job.insert("resumeCount".into(), json!(count));
+    drop(store);
+    runner::start(em.clone(), id.to_owned());
+    empty(StatusCode::NO_CONTENT)
+}
+
+/// Merge-patch `{name?, priority?, tags?}`, or the older JSON Patch list.
+fn update_job(em: &Emulator, id: &str, body: &[u8]) -> Reply {
+    let patch = match parse_json(body) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let mut changes: Vec<(String, Value)> = Vec::new();
+    match &patch {
+        Value::Object(m) => changes.extend(m.iter().map(|(k, v)| (k.clone(), v.clone()))),
+        Value::Array(ops) => {
+            for op in ops {
+                let (Some(kind), Some(path)) = (
+                    op.get("op").and_then(Value::as_str),
+                    op.get("path").and_then(Value::as_str),
+                ) else {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidPatch",
+                        "each patch operation needs op and path",
+                    );
+                };
+                let key = path
+                    .trim_start_matches('/')
+                    .split('/')
+                    .next()
+                    .unwrap_or("")
+                    .to_owned();
+                match kind {
+                    "add" | "replace" => {
+                        changes.push((key, op.get("value").cloned().unwrap_or(Value::Null)))
+                    }
+                    "remove" => changes.push((key, Value::Null)),
+                    other => {
+                        return error(
+                            StatusCode::BAD_REQUEST,
+                            "InvalidPatch",
+                            &format!("patch operation {other} is not supported"),
+                        );
+                    }
+                }
+            }
+        }
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidPatch",
+                "the update must be an object or a JSON Patch list",
+            );
+        }
+    }
+    let mut store = em.store.lock().expect("store lock");
+    let Some(job) = store.jobs.get_mut(id) else {
+        return not_found("Job", id);
+    };
+    for (k, v) in changes {
+        match (k.as_str(), &v) {
+            ("name", Value::String(_))
+            | ("tags", Value::Array(_))
+            | ("metadata", Value::Object(_) | Value::Null) => {
+                job.insert(k, v);
+            }
+            ("priority", Value::String(p)) if p == "Standard" || p == "High" => {
+                job.insert(k, v);
+            }
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidPatch",
+                    &format!("`{k}` cannot be set to {v}"),
+                );
+            }
+        }
+    }
+    job.insert("lastModifiedTime".into(), json!(now()));
+    ok(
+        &json!({ "id": id, "name": job.get("name"), "priority": job.get("priority"), "tags": job.get("tags") }),
+    )
+}
+
+fn open_session(em: &Emulator, id: &str, body: &[u8]) -> Reply {
+    if !is_guid(id) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidSessionId",
+            "the session id must be a GUID",
+        );
+    }
+    let body = match parse_json(body) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidSessionDefinition",
+                "the session must be a JSON object",
+            );
+        }
+        Err(r) => return r,
+    };
+    let Some(target_id) = body.get("target").and_then(Value::as_str) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidSessionDefinition",
+            "a session needs a target",
+        );
+    };
+    let Some(target) = catalog::target(target_id) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidSessionDefinition",
+            &format!("target {target_id} is not available in this workspace"),
+        );
+    };
+    let mut store = em.store.lock().expect("store lock");
+    if let Some(existing) = store.sessions.get(id) {
+        return ok(&Value::Object(existing.clone()));
+    }
+    let mut session = body.clone();
+    let now = now();
+    for (k, v) in [
+        ("id", json!(id)),
+        ("itemType", json!("Session")),
+        ("providerId", json!(target.provider)),
+        ("status", json!("Waiting")),
+        ("creationTime", json!(now)),
+    ] {
+        session.insert(k.into(), v);
+    }
+    session.entry("jobFailurePolicy").or_insert(json!("Abort"));
+    session
+        .entry("name")
+        .or_insert(json!(format!("session-{id}")));
+    session.insert("jobPriority".into(), json!("Basic"));
+    store.sessions.insert(id.to_owned(), session.clone());
+    ok(&Value::Object(session))
+}
+
+fn close_session(em: &Emulator, id: &str) -> Reply {
+    let mut store = em.store.lock().expect("store lock");
+    let statuses: Vec<String> = store
+        .jobs
+        .values()
+        .filter(|j| j.get("sessionId").and_then(Value::as_str) == Some(id))
+        .filter_map(|j| j.get("status").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    let Some(session) = store.sessions.get_mut(id) else {
+        return not_found("Session", id);
+    };
+    let status = if statuses.iter().any(|s| !is_terminal(s)) {
+        "Executing"
+    } else if statuses.iter().any(|s| s == "Failed") {
+        "Failed"
+    } else {
+        "Succeeded"
+    };
+    session.insert("status".into(), json!(status));
+    session.insert("endExecutionTime".into(), json!(now()));
+    ok(&Value::Object(session.clone()))
+}

@@ -1,0 +1,667 @@
+//! The emulator in-process (no sockets): every data-plane operation, a job's whole life
+//! with real simulation, auth, SAS, paging and errors, in the service's shapes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Method, Request, StatusCode};
+use azq_emulator::{Config, Emulator, app};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const V: &str = "api-version=2026-01-15-preview";
+
+struct T {
+    em: Arc<Emulator>,
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+impl T {
+    fn new() -> T {
+        let config = Config {
+            job_delay: Duration::from_millis(5),
+            ..Config::default()
+        };
+        T {
+            em: Emulator::new(config, "http://127.0.0.1:9".into()),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Resp {
+        let path = uri.strip_prefix(&self.em.base_url).unwrap_or(uri);
+        let mut req = Request::builder().method(method).uri(path);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = app(self.em.clone())
+            .oneshot(req.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec();
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    fn key(&self) -> String {
+        self.em.config.credentials.api_key.expose().to_owned()
+    }
+
+    async fn ws(&self, method: Method, rest: &str, body: Option<Value>) -> Resp {
+        let sep = if rest.contains('?') { '&' } else { '?' };
+        let uri = format!("{}/{rest}{sep}{V}", self.em.workspace_path());
+        let key = self.key();
+        let body = body.map_or_else(Vec::new, |b| b.to_string().into_bytes());
+        self.call(
+            method,
+            &uri,
+            &[
+                ("x-ms-quantum-api-key", &key),
+                ("content-type", "application/json"),
+            ],
+            body,
+        )
+        .await
+    }
+
+    /// Uploads a program and submits it the way the SDK does; returns the job id.
+    async fn submit(
+        &self,
+        target: &str,
+        provider: &str,
+        format: &str,
+        program: &str,
+        params: Value,
+    ) -> String {
+        let id = uuid::Uuid::new_v4().to_string();
+        let container = format!("job-{id}");
+        let sas = self
+            .ws(
+                Method::POST,
+                "storage/sasUri",
+                Some(json!({ "containerName": container })),
+            )
+            .await
+            .json()["sasUri"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (base, query) = sas.split_once('?').unwrap();
+        let blob = format!("{base}/inputData?{query}");
+        let r = self
+            .call(
+                Method::PUT,
+                &blob,
+                &[
+                    ("x-ms-blob-type", "BlockBlob"),
+                    ("content-type", "application/json"),
+                ],
+                program.as_bytes().to_vec(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        let job = json!({
+            "id": id, "name": "test", "providerId": provider, "target": target, "itemType": "Job",
+            "containerUri": sas, "inputDataUri": blob, "inputDataFormat": format, "inputParams": params,
+        });
+        let r = self.ws(Method::PUT, &format!("jobs/{id}"), Some(job)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(r.json()["status"], "Waiting");
+        id
+    }
+
+    async fn wait(&self, id: &str) -> Value {
+        for _ in 0..400 {
+            let job = self
+                .ws(Method::GET, &format!("jobs/{id}"), None)
+                .await
+                .json();
+            if matches!(
+                job["status"].as_str(),
+                Some("Succeeded" | "Failed" | "Cancelled")
+            ) {
+                return job;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("job {id} never finished");
+    }
+
+    async fn output(&self, job: &Value) -> Value {
+        let r = self
+            .call(
+                Method::GET,
+                job["outputDataUri"].as_str().unwrap(),
+                &[],
+                vec![],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        serde_json::from_slice(&r.body).unwrap()
+    }
+}
+
+const GHZ_IONQ: &str = r#"{"qubits": 3, "circuit": [{"gate": "h", "target": 0}, {"gate": "cnot", "control": 0, "target": 1}, {"gate": "cnot", "control": 0, "target": 2}]}"#;
+
+#[tokio::test]
+async fn ionq_job_runs_and_returns_the_recorded_result() {
+    let t = T::new();
+    let id = t
+        .submit(
+            "ionq.simulator",
+            "IonQ",
+            "ionq.circuit.v1",
+            GHZ_IONQ,
+            json!({"shots": 100}),
+        )
+        .await;
+    let job = t.wait(&id).await;
+    assert_eq!(job["status"], "Succeeded", "{job}");
+    assert_eq!(job["providerId"], "ionq");
+    assert!(
+        job["outputDataUri"]
+            .as_str()
+            .unwrap()
+            .contains("/rawOutputData?")
+    );
+    let out = t.output(&job).await;
+    let h = out["histogram"].as_object().unwrap();
+    assert_eq!(h.len(), 2);
+    assert!(
+        (h["0"].as_f64().unwrap() - 0.5).abs() < 1e-12
+            && (h["7"].as_f64().unwrap() - 0.5).abs() < 1e-12
+    );
+}
+
+#[tokio::test]
+async fn quantinuum_rigetti_and_qir_jobs_return_their_formats() {
+    let t = T::new();
+    let qasm = "OPENQASM 2.0; include \"qelib1.inc\"; qreg q[2]; creg c0[1]; creg c1[1]; h q[0]; cx q[0], q[1]; measure q[0] -> c0[0]; measure q[1] -> c1[0];";
+    let id = t
+        .submit(
+            "quantinuum.sim.h2-1e",
+            "quantinuum",
+            "honeywell.openqasm.v1",
+            qasm,
+            json!({"shots": 50}),
+        )
+        .await;
+    let out = t.output(&t.wait(&id).await).await;
+    let (c0, c1) = (out["c0"].as_array().unwrap(), out["c1"].as_array().unwrap());
+    assert_eq!((c0.len(), c1.len()), (50, 50));
+    assert!(
+        c0.iter().zip(c1).all(|(a, b)| a == b),
+        "Bell pairs agree shot by shot"
+    );
+    let id = t
+        .submit(
+            "rigetti.sim.qvm",
+            "rigetti",
+            "rigetti.quil.v1",
+            "DECLARE ro BIT[2]\nH 0\nCNOT 0 1\nMEASURE 0 ro[0]\nMEASURE 1 ro[1]\n",
+            json!({}),
+        )
+        .await;
+    let out = t.output(&t.wait(&id).await).await;
+    assert_eq!(
+        out["ro"].as_array().unwrap().len(),
+        1,
+        "one shot by default, as recorded"
+    );
+    let c = azq_circuits::qasm::load(
+        "OPENQASM 2.0; include \"qelib1.inc\"; qreg q[2]; creg c[2]; x q[0]; measure q -> c;",
+    )
+    .unwrap();
+    let qir = azq_circuits::formats::qir::write(&c).unwrap();
+    let id = t
+        .submit(
+            "ionq.simulator",
+            "ionq",
+            "qir.v1",
+            &qir,
+            json!({"shots": 10, "entryPoint": "ENTRYPOINT__main"}),
+        )
+        .await;
+    let job = t.wait(&id).await;
+    assert!(
+        job["outputDataUri"]
+            .as_str()
+            .unwrap()
+            .contains("/outputData?")
+    );
+    let out = t.output(&job).await;
+    assert_eq!(out["DataFormat"], "microsoft.quantum-results.v2");
+    assert_eq!(out["Results"][0]["Histogram"][0]["Display"], "[1, 0]");
+    assert_eq!(out["Results"][0]["Histogram"][0]["Count"], 10);
+}
+
+#[tokio::test]
+async fn a_bad_program_fails_the_job_with_error_data() {
+    let t = T::new();
+    let id = t
+        .submit(
+            "quantinuum.sim.h2-1e",
+            "quantinuum",
+            "honeywell.openqasm.v1",
+            "OPENQASM 2.0; qreg q[1]; h q[0];",
+            json!({}),
+        )
+        .await;
+    let job = t.wait(&id).await;
+    assert_eq!(job["status"], "Failed");
+    assert_eq!(job["errorData"]["code"], "InvalidInputData");
+    assert!(
+        job["errorData"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("qelib1.inc")
+    );
+}
+
+#[tokio::test]
+async fn jobs_list_filters_orders_and_pages_with_next_links() {
+    let t = T::new();
+    for _ in 0..5 {
+        t.submit(
+            "ionq.simulator",
+            "ionq",
+            "ionq.circuit.v1",
+            GHZ_IONQ,
+            json!({}),
+        )
+        .await;
+    }
+    t.submit(
+        "rigetti.sim.qvm",
+        "rigetti",
+        "rigetti.quil.v1",
+        "DECLARE ro BIT[1]\nX 0\nMEASURE 0 ro[0]\n",
+        json!({}),
+    )
+    .await;
+    let r = t
+        .ws(
+            Method::GET,
+            "jobs?filter=(ProviderId%20eq%20'ionq')&top=2&skip=0",
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(r["value"].as_array().unwrap().len(), 2);
+    let mut next = r["nextLink"].as_str().unwrap().to_owned();
+    assert!(next.contains("skip=2") && next.contains("filter="));
+    let mut seen = 2;
+    loop {
+        let key = t.key();
+        let page = t
+            .call(
+                Method::GET,
+                &next,
+                &[("x-ms-quantum-api-key", &key)],
+                vec![],
+            )
+            .await
+            .json();
+        seen += page["value"].as_array().unwrap().len();
+        match page["nextLink"].as_str() {
+            Some(n) => next = n.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, 5);
+    let r = t
+        .ws(Method::GET, "jobs?filter=Color%20eq%20'red'", None)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.headers["x-ms-error-code"], "InvalidQueryParameter");
+}
+
+#[tokio::test]
+async fn cancel_update_delete_and_idempotent_create() {
+    let t = T::new();
+    let slow = Emulator::new(
+        Config {
+            job_delay: Duration::from_secs(30),
+            ..Config::default()
+        },
+        "http://127.0.0.1:9".into(),
+    );
+    let t2 = T { em: slow };
+    let id = t2
+        .submit(
+            "ionq.simulator",
+            "ionq",
+            "ionq.circuit.v1",
+            GHZ_IONQ,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        t2.ws(Method::GET, &format!("jobs/{id}/queuePosition"), None)
+            .await
+            .json()["queuePosition"],
+        0
+    );
+    let r = t2
+        .ws(Method::POST, &format!("jobs/{id}:cancel"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let job = t2.ws(Method::GET, &format!("jobs/{id}"), None).await.json();
+    assert_eq!(job["status"], "Cancelled");
+    assert!(job["cancellationTime"].is_string());
+    let again = t2
+        .ws(Method::POST, &format!("jobs/{id}:cancel"), None)
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    // Merge patch on both routes, and the older JSON Patch list.
+    let r = t2
+        .ws(
+            Method::PATCH,
+            &format!("jobs/{id}"),
+            Some(json!({"name": "renamed", "tags": ["a"]})),
+        )
+        .await
+        .json();
+    assert_eq!(
+        (r["name"].as_str(), r["tags"][0].as_str()),
+        (Some("renamed"), Some("a"))
+    );
+    let r = t2
+        .ws(
+            Method::PATCH,
+            &format!("jobUpdateOptions/{id}"),
+            Some(json!({"priority": "High"})),
+        )
+        .await
+        .json();
+    assert_eq!(r["priority"], "High");
+    let r = t2
+        .ws(
+            Method::PATCH,
+            &format!("jobs/{id}"),
+            Some(json!([{"op": "replace", "path": "/name", "value": "again"}])),
+        )
+        .await
+        .json();
+    assert_eq!(r["name"], "again");
+    let bad = t2
+        .ws(
+            Method::PATCH,
+            &format!("jobs/{id}"),
+            Some(json!({"priority": "Urgent"})),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // Same body again is fine; a different one conflicts.
+    let id = t
+        .submit(
+            "ionq.simulator",
+            "ionq",
+            "ionq.circuit.v1",
+            GHZ_IONQ,
+            json!({}),
+        )
+        .await;
+    let job = t.ws(Method::GET, &format!("jobs/{id}"), None).await.json();
+    let mut body = json!({"id": id, "name": "test", "providerId": "ionq", "target": "ionq.simulator", "itemType": "Job", "containerUri": "x", "inputDataUri": job["inputDataUri"], "inputDataFormat": "ionq.circuit.v1", "inputParams": {}});
+    body["inputDataUri"] = json!(format!(
+        "{}/blob/{}/job-{id}/inputData",
+        t.em.base_url, t.em.config.storage_account
+    ));
+    assert_eq!(
+        t.ws(Method::PUT, &format!("jobs/{id}"), Some(body.clone()))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    body["target"] = json!("ionq.qpu.aria-1");
+    assert_eq!(
+        t.ws(Method::PUT, &format!("jobs/{id}"), Some(body))
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        t.ws(Method::DELETE, &format!("jobs/{id}"), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        t.ws(Method::GET, &format!("jobs/{id}"), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn sessions_open_list_close_and_refuse_jobs_after() {
+    let t = T::new();
+    let sid = uuid::Uuid::new_v4().to_string();
+    let s = t.ws(Method::PUT, &format!("sessions/{sid}"), Some(json!({"itemType": "Session", "name": "s", "providerId": "ionq", "target": "ionq.simulator"}))).await.json();
+    assert_eq!(
+        (s["status"].as_str(), s["jobFailurePolicy"].as_str()),
+        (Some("Waiting"), Some("Abort"))
+    );
+    let listed = t.ws(Method::GET, "sessions", None).await.json();
+    assert_eq!(listed["value"].as_array().unwrap().len(), 1);
+    let closed = t
+        .ws(Method::POST, &format!("sessions/{sid}:close"), None)
+        .await
+        .json();
+    assert_eq!(closed["status"], "Succeeded");
+    let jobs = t
+        .ws(Method::GET, &format!("sessions/{sid}/jobs"), None)
+        .await
+        .json();
+    assert_eq!(jobs["value"].as_array().unwrap().len(), 0);
+    let top = t.ws(Method::GET, "topLevelItems", None).await.json();
+    assert_eq!(top["value"][0]["itemType"], "Session");
+}
+
+#[tokio::test]
+async fn auth_errors_and_versions_look_like_the_service() {
+    let t = T::new();
+    let path = format!("{}/providerStatus?{V}", t.em.workspace_path());
+    let r = t.call(Method::GET, &path, &[], vec![]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.is_empty());
+    assert!(
+        r.headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer ")
+    );
+    let r = t
+        .call(
+            Method::GET,
+            &path,
+            &[("x-ms-quantum-api-key", "wrong")],
+            vec![],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // A service principal's token from the emulator's Entra ID endpoint works.
+    let c = &t.em.config.credentials;
+    let form = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}&scope=https%3A%2F%2Fquantum.microsoft.com%2F.default",
+        c.client_id,
+        c.client_secret.expose()
+    );
+    let tok = t
+        .call(
+            Method::POST,
+            &format!("/{}/oauth2/v2.0/token", t.em.config.tenant),
+            &[("content-type", "application/x-www-form-urlencoded")],
+            form.into_bytes(),
+        )
+        .await
+        .json();
+    let bearer = format!("Bearer {}", tok["access_token"].as_str().unwrap());
+    let r = t
+        .call(Method::GET, &path, &[("authorization", &bearer)], vec![])
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["value"][0]["id"], "ionq");
+    let bad = t
+        .call(
+            Method::POST,
+            &format!("/{}/oauth2/v2.0/token", t.em.config.tenant),
+            &[],
+            format!(
+                "grant_type=client_credentials&client_id={}&client_secret=nope",
+                c.client_id
+            )
+            .into_bytes(),
+        )
+        .await;
+    assert_eq!(
+        (bad.status, bad.json()["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
+    // Versions: missing, unknown, legacy /v1.0 without one.
+    let key = t.key();
+    let h = [("x-ms-quantum-api-key", key.as_str())];
+    let r = t
+        .call(
+            Method::GET,
+            &format!("{}/quotas", t.em.workspace_path()),
+            &h,
+            vec![],
+        )
+        .await;
+    assert_eq!(r.headers["x-ms-error-code"], "MissingApiVersionParameter");
+    let r = t
+        .call(
+            Method::GET,
+            &format!("{}/quotas?api-version=1999-01-01", t.em.workspace_path()),
+            &h,
+            vec![],
+        )
+        .await;
+    assert_eq!(r.headers["x-ms-error-code"], "UnsupportedApiVersion");
+    let r = t
+        .call(
+            Method::GET,
+            &format!("/v1.0{}/quotas", t.em.workspace_path()),
+            &h,
+            vec![],
+        )
+        .await;
+    assert_eq!(r.json()["value"][0]["dimension"], "qgs");
+    let r = t.call(Method::GET, &format!("/subscriptions/{}/resourceGroups/other/providers/Microsoft.Quantum/workspaces/x/jobs?{V}", t.em.config.subscription), &h, vec![]).await;
+    assert_eq!(
+        (r.status, r.headers["x-ms-error-code"].to_str().unwrap()),
+        (StatusCode::NOT_FOUND, "WorkspaceNotFound")
+    );
+    // Tenant discovery and the ARM workspace.
+    let r = t
+        .call(
+            Method::GET,
+            &format!("/subscriptions/{}", t.em.config.subscription),
+            &[],
+            vec![],
+        )
+        .await;
+    assert!(
+        r.headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains(&t.em.config.tenant)
+    );
+    let r = t
+        .call(
+            Method::GET,
+            &format!("{}?api-version=2025-12-15-preview", t.em.workspace_path()),
+            &[("authorization", &bearer)],
+            vec![],
+        )
+        .await
+        .json();
+    assert_eq!(
+        (
+            r["location"].as_str(),
+            r["properties"]["endpointUri"].as_str()
+        ),
+        (Some("westus"), Some("http://127.0.0.1:9/"))
+    );
+}
+
+#[tokio::test]
+async fn blob_sas_is_checked_like_azure_storage() {
+    let t = T::new();
+    let sas = t
+        .ws(
+            Method::POST,
+            "storage/sasUri",
+            Some(json!({"containerName": "c1", "blobName": "b"})),
+        )
+        .await
+        .json()["sasUri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let put = t
+        .call(
+            Method::PUT,
+            &sas,
+            &[
+                ("x-ms-blob-type", "BlockBlob"),
+                ("content-type", "text/plain"),
+            ],
+            b"hello".to_vec(),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::CREATED);
+    let r = t.call(Method::GET, &sas, &[], vec![]).await;
+    assert_eq!(
+        (
+            r.status,
+            r.body.as_slice(),
+            r.headers["content-type"].to_str().unwrap()
+        ),
+        (StatusCode::OK, &b"hello"[..], "text/plain")
+    );
+    let tampered = sas.replace("sp=rcw", "sp=rcwd");
+    let r = t.call(Method::GET, &tampered, &[], vec![]).await;
+    assert_eq!(
+        (r.status, r.headers["x-ms-error-code"].to_str().unwrap()),
+        (StatusCode::FORBIDDEN, "AuthenticationFailed")
+    );
+    let bare = sas.split('?').next().unwrap().to_owned();
+    assert_eq!(
+        t.call(Method::GET, &bare, &[], vec![]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let r = t.call(Method::PUT, &sas, &[], b"x".to_vec()).await;
+    assert_eq!(r.headers["x-ms-error-code"], "MissingRequiredHeader");
+}
