@@ -52,34 +52,31 @@ pub fn sas_url(
         .append_pair("se", &expiry)
         .append_pair("sig", &sig)
         .finish();
-    format!(
-        "{}/blob/{}/{path}?{query}",
-        em.base_url, em.config.storage_account
-    )
+    format!("{}/{path}?{query}", em.blob_base)
 }
 
 /// The URL without its SAS, as the service writes `containerUri` in a create response.
 pub fn plain_url(em: &Emulator, container: &str, blob: Option<&str>) -> String {
     match blob {
-        Some(b) => format!(
-            "{}/blob/{}/{container}/{b}",
-            em.base_url, em.config.storage_account
-        ),
-        None => format!(
-            "{}/blob/{}/{container}",
-            em.base_url, em.config.storage_account
-        ),
+        Some(b) => format!("{}/{container}/{b}", em.blob_base),
+        None => format!("{}/{container}", em.blob_base),
     }
 }
 
-/// The (container, blob) a URL of this emulator names, if it is one.
+/// The (container, blob) a storage URL names: path-style `/blob/{account}/…` or
+/// `https://{account}.blob.core.windows.net/…`.
 pub fn locate(url: &str) -> Option<(String, Option<String>)> {
     let parsed = url::Url::parse(url).ok()?;
     let mut segs = parsed.path_segments()?;
-    if segs.next()? != "blob" {
-        return None;
+    if !parsed
+        .host_str()
+        .is_some_and(|h| h.ends_with(".blob.core.windows.net"))
+    {
+        if segs.next()? != "blob" {
+            return None;
+        }
+        let _account = segs.next()?;
     }
-    let _account = segs.next()?;
     let container = segs.next()?.to_owned();
     let rest: Vec<&str> = segs.collect();
     let blob = (!rest.is_empty() && !rest.join("/").is_empty()).then(|| rest.join("/"));
@@ -231,16 +228,54 @@ pub fn handle(
                     "The specified blob does not exist.",
                 );
             };
+            let total = b.data.len();
+            // Ranged reads, as the storage SDKs make them: `x-ms-range` or `Range: bytes=a-b`.
+            let range = headers
+                .get("x-ms-range")
+                .or_else(|| headers.get("range"))
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("bytes="))
+                .and_then(|v| v.split_once('-'))
+                .map(|(a, b)| (a.parse::<usize>().ok(), b.parse::<usize>().ok()));
+            let (status, slice, content_range) = match range {
+                Some((Some(start), end)) if start < total => {
+                    let end = end.map_or(total - 1, |e| e.min(total - 1));
+                    (
+                        StatusCode::PARTIAL_CONTENT,
+                        &b.data[start..=end],
+                        Some(format!("bytes {start}-{end}/{total}")),
+                    )
+                }
+                Some(_) if total > 0 => {
+                    return storage_error(
+                        StatusCode::RANGE_NOT_SATISFIABLE,
+                        "InvalidRange",
+                        "The range specified is invalid for the current size of the resource.",
+                    );
+                }
+                _ => (StatusCode::OK, &b.data[..], None),
+            };
             let mut r = Response::new(Body::from(if method == Method::HEAD {
                 Vec::new()
             } else {
-                b.data.clone()
+                slice.to_vec()
             }));
+            *r.status_mut() = status;
+            let h = r.headers_mut();
             if let Ok(v) = HeaderValue::from_str(&b.content_type) {
-                r.headers_mut().insert("content-type", v);
+                h.insert("content-type", v);
             }
-            r.headers_mut()
-                .insert("x-ms-blob-type", HeaderValue::from_static("BlockBlob"));
+            if let Some(v) = content_range.and_then(|c| HeaderValue::from_str(&c).ok()) {
+                h.insert("content-range", v);
+            }
+            h.insert("content-length", HeaderValue::from(slice.len()));
+            h.insert("x-ms-blob-type", HeaderValue::from_static("BlockBlob"));
+            h.insert("etag", HeaderValue::from_static("\"0x8DCAZQEMULATED\""));
+            h.insert(
+                "last-modified",
+                HeaderValue::from_static("Sun, 22 Nov 2026 00:00:00 GMT"),
+            );
+            h.insert("x-ms-version", HeaderValue::from_static(SAS_VERSION));
             r
         }
         _ => storage_error(

@@ -4,8 +4,12 @@
 //! are read and simulated by `azq-circuits`, and results are written in each provider's
 //! format.
 //!
-//! Not emulated (yet): device-code and managed-identity sign-in, TLS and proxy mode,
-//! persistence (`--data-dir`), fault injection, billing.
+//! With TLS it also acts as an HTTPS proxy for the real Azure host names (CONNECT, TLS
+//! terminated with certificates from its own CA) so unmodified clients reach it and nothing
+//! else.
+//!
+//! Not emulated (yet): device-code and managed-identity sign-in, persistence
+//! (`--data-dir`), fault injection, billing.
 
 // Handlers return `Result<_, Reply>` so a refusal is the response itself; a response is
 // built once per request, so its size does not matter.
@@ -16,9 +20,11 @@ mod blob;
 pub mod catalog;
 mod http;
 mod listing;
+mod net;
 mod runner;
 mod service;
 mod store;
+pub mod tls;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -62,16 +68,34 @@ impl Default for Config {
 /// Shared state behind every request.
 pub struct Emulator {
     pub config: Config,
-    /// The base URL clients reach this emulator at (`http://127.0.0.1:PORT`).
+    /// The base URL of the data plane as clients see it (`http://127.0.0.1:PORT`, or
+    /// `https://westus.quantum.azure.com` in proxy mode).
     pub base_url: String,
+    /// The base URL of blob storage (`{base_url}/blob/{account}` path-style, or
+    /// `https://{account}.blob.core.windows.net` in proxy mode).
+    pub blob_base: String,
     pub store: Mutex<Store>,
 }
 
 impl Emulator {
+    /// An emulator reached directly at `base_url`, storage path-style under it.
     pub fn new(config: Config, base_url: String) -> Arc<Emulator> {
+        let blob_base = format!("{base_url}/blob/{}", config.storage_account);
+        Self::with_urls(config, base_url, blob_base)
+    }
+
+    /// An emulator standing in for the real Azure host names (proxy mode).
+    pub fn as_azure(config: Config) -> Arc<Emulator> {
+        let base = format!("https://{}.quantum.azure.com", config.location);
+        let blob = format!("https://{}.blob.core.windows.net", config.storage_account);
+        Self::with_urls(config, base, blob)
+    }
+
+    pub fn with_urls(config: Config, base_url: String, blob_base: String) -> Arc<Emulator> {
         Arc::new(Emulator {
             config,
             base_url,
+            blob_base,
             store: Mutex::new(Store::default()),
         })
     }
@@ -104,13 +128,21 @@ pub fn app(emulator: Arc<Emulator>) -> Router {
     Router::new().fallback(service::handle).with_state(emulator)
 }
 
-/// Serves on a bound listener until `shutdown` completes.
+/// Serves plain http on a bound listener until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
     emulator: Arc<Emulator>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(emulator))
-        .with_graceful_shutdown(shutdown)
-        .await
+    net::run(listener, app(emulator), None, shutdown).await
+}
+
+/// Serves https (certificates from `authority`) and the proxy role on one listener.
+pub async fn serve_tls(
+    listener: TcpListener,
+    emulator: Arc<Emulator>,
+    authority: Arc<tls::Authority>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    net::run(listener, app(emulator), Some(authority), shutdown).await
 }

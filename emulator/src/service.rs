@@ -48,14 +48,38 @@ pub async fn handle(State(em): State<Arc<Emulator>>, request: Request) -> Reply 
         })
         .unwrap_or_default();
     let path = parts.uri.path().to_owned();
-    let mut reply = route(
-        &em,
-        &parts.method,
-        &path,
-        &query,
-        &parts.headers,
-        body.to_vec(),
-    );
+    let host = parts
+        .headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .split(':')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let mut reply = match host.strip_suffix(".blob.core.windows.net") {
+        // Blob storage by host name: the account is the first label.
+        Some(account) => {
+            let mut segs = vec![account];
+            segs.extend(path.trim_matches('/').split('/').filter(|s| !s.is_empty()));
+            blob::handle(
+                &em,
+                &parts.method,
+                &segs,
+                &query,
+                &parts.headers,
+                body.to_vec(),
+            )
+        }
+        None => route(
+            &em,
+            &parts.method,
+            &path,
+            &query,
+            &parts.headers,
+            body.to_vec(),
+        ),
+    };
     reply.headers_mut().insert(
         "x-ms-request-id",
         HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("uuid"),

@@ -22,7 +22,19 @@ pub struct Args {
     /// The workspace API key to accept (default: a random one, printed in the connection string).
     #[arg(long, value_name = "KEY")]
     api_key: Option<String>,
-    /// Serve https with a certificate from a CA written to the data dir (not available yet).
+    /// The service principal the emulator's Entra ID accepts (default: a random id).
+    #[arg(long, value_name = "ID")]
+    client_id: Option<String>,
+    /// That principal's secret (default: random and never shown; also AZQ_EMULATOR_CLIENT_SECRET).
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "AZQ_EMULATOR_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    client_secret: Option<String>,
+    /// Serve https with certificates from a CA written to `<data dir>/ca.pem` (a temporary
+    /// directory without --data-dir), and act as an HTTPS proxy for the real Azure host names.
     #[arg(long)]
     tls: bool,
     /// How long a job waits before it runs, and runs before it finishes, in milliseconds.
@@ -39,9 +51,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.data_dir.is_some() {
         bail!("--data-dir is not available yet: this emulator keeps its state in memory");
     }
-    if args.tls {
-        bail!("--tls is not available yet: this emulator serves plain http on loopback");
-    }
     let mut config = Config {
         job_delay: Duration::from_millis(args.job_delay_ms),
         ..Config::default()
@@ -52,6 +61,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         config.credentials.api_key = azq_emulator::Secret::new(key);
     }
+    if let Some(id) = args.client_id {
+        config.credentials.client_id = id;
+    }
+    if let Some(secret) = args.client_secret {
+        if secret.len() < 8 {
+            bail!("--client-secret must be at least 8 characters");
+        }
+        config.credentials.client_secret = azq_emulator::Secret::new(secret);
+    }
+    let authority = if args.tls {
+        let dir = std::env::temp_dir().join(format!("azq-emulator-{}", std::process::id()));
+        Some(std::sync::Arc::new(
+            azq_emulator::tls::Authority::open(&dir).map_err(anyhow::Error::msg)?,
+        ))
+    } else {
+        None
+    };
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -61,21 +87,39 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
             let addr = listener.local_addr()?;
-            let url = match addr.ip() {
-                IpAddr::V6(ip) => format!("http://[{ip}]:{}", addr.port()),
-                IpAddr::V4(ip) => format!("http://{ip}:{}", addr.port()),
+            let host = match addr.ip() {
+                IpAddr::V6(ip) => format!("[{ip}]:{}", addr.port()),
+                IpAddr::V4(ip) => format!("{ip}:{}", addr.port()),
             };
-            let emulator = Emulator::new(config, url.clone());
-            println!("listening on {url}");
-            println!(
-                "AZURE_QUANTUM_CONNECTION_STRING={}",
-                emulator.connection_string()
-            );
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
-            azq_emulator::serve(listener, emulator, shutdown)
-                .await
-                .context("the emulator stopped")
+            let (tenant, client) = (config.tenant.clone(), config.credentials.client_id.clone());
+            let served = match authority {
+                None => {
+                    let url = format!("http://{host}");
+                    let emulator = Emulator::new(config, url.clone());
+                    println!("listening on {url}");
+                    println!(
+                        "AZURE_QUANTUM_CONNECTION_STRING={}",
+                        emulator.connection_string()
+                    );
+                    println!("AZURE_TENANT_ID={tenant}\nAZURE_CLIENT_ID={client}");
+                    azq_emulator::serve(listener, emulator, shutdown).await
+                }
+                Some(authority) => {
+                    let emulator = Emulator::as_azure(config);
+                    println!("listening on https://{host}");
+                    println!(
+                        "AZURE_QUANTUM_CONNECTION_STRING={}",
+                        emulator.connection_string()
+                    );
+                    println!("HTTPS_PROXY=http://{host}");
+                    println!("SSL_CERT_FILE={}", authority.ca_path.display());
+                    println!("AZURE_TENANT_ID={tenant}\nAZURE_CLIENT_ID={client}");
+                    azq_emulator::serve_tls(listener, emulator, authority, shutdown).await
+                }
+            };
+            served.context("the emulator stopped")
         })
 }

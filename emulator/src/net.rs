@@ -1,0 +1,132 @@
+//! Connections: TCP with Nagle off, TLS when the first byte is a handshake, and the proxy
+//! role: `CONNECT` tunnels to the Azure hosts the emulator stands in for (TLS terminated
+//! here) and absolute-form requests for the managed-identity endpoint. Every other host is
+//! refused: nothing is ever forwarded anywhere.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+use crate::tls::{Authority, allowed_host};
+
+fn refuse(status: StatusCode, text: &str) -> Response<Body> {
+    let mut r = Response::new(Body::from(text.to_owned()));
+    *r.status_mut() = status;
+    r
+}
+
+/// Managed-identity hosts answered in proxy mode (IMDS and the pod-identity default).
+fn identity_host(host: &str) -> bool {
+    host == "169.254.169.254" || host == "metadata.azure.internal"
+}
+
+async fn answer(
+    app: Router,
+    tls: Option<Arc<tokio_rustls::TlsAcceptor>>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    if req.method() == Method::CONNECT {
+        let Some(authority) = req.uri().authority().cloned() else {
+            return Ok(refuse(StatusCode::BAD_REQUEST, "CONNECT needs host:port"));
+        };
+        let (Some(acceptor), true) = (
+            tls,
+            allowed_host(authority.host()) && authority.port_u16().unwrap_or(443) == 443,
+        ) else {
+            return Ok(refuse(
+                StatusCode::FORBIDDEN,
+                "the azq emulator only stands in for Azure Quantum hosts; it forwards nothing",
+            ));
+        };
+        tokio::spawn(async move {
+            let Ok(upgraded) = hyper::upgrade::on(req).await else {
+                return;
+            };
+            let Ok(stream) = acceptor.accept(TokioIo::new(upgraded)).await else {
+                return;
+            };
+            serve_app(app, TokioIo::new(stream)).await;
+        });
+        return Ok(Response::new(Body::empty()));
+    }
+    let (mut parts, body) = req.into_parts();
+    if parts.uri.scheme().is_some() {
+        // An absolute-form request: a plain-http proxy request.
+        let host = parts.uri.host().unwrap_or("").to_owned();
+        if !identity_host(&host) && !allowed_host(&host) {
+            return Ok(refuse(
+                StatusCode::FORBIDDEN,
+                "the azq emulator only stands in for Azure hosts; it forwards nothing",
+            ));
+        }
+        if let Ok(v) = host.parse() {
+            parts.headers.insert("host", v);
+        }
+        parts.uri = parts.uri.path_and_query().map_or_else(
+            || "/".parse().expect("a path"),
+            |p| p.as_str().parse().expect("a path"),
+        );
+    }
+    let req = Request::from_parts(parts, Body::new(body));
+    Ok(app.oneshot(req).await.unwrap_or_else(|e| match e {}))
+}
+
+async fn serve_http<I>(app: Router, tls: Option<Arc<tokio_rustls::TlsAcceptor>>, io: TokioIo<I>)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| answer(app.clone(), tls.clone(), req));
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(io, service)
+        .with_upgrades()
+        .await;
+}
+
+/// Serves the app alone (inside a tunnel, or on a direct TLS connection).
+async fn serve_app<I>(app: Router, io: TokioIo<I>)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper_util::service::TowerToHyperService::new(app);
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(io, service)
+        .await;
+}
+
+/// Accepts connections until `shutdown` completes.
+pub async fn run(
+    listener: TcpListener,
+    app: Router,
+    authority: Option<Arc<Authority>>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let acceptor = authority.map(|a| Arc::new(tokio_rustls::TlsAcceptor::from(a.server_config())));
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => accepted?,
+            () = &mut shutdown => return Ok(()),
+        };
+        let _ = stream.set_nodelay(true);
+        let (app, acceptor) = (app.clone(), acceptor.clone());
+        tokio::spawn(async move {
+            let mut first = [0u8; 1];
+            let is_tls = matches!(stream.peek(&mut first).await, Ok(1) if first[0] == 0x16);
+            match (is_tls, acceptor) {
+                (true, Some(a)) => {
+                    if let Ok(tls) = a.accept(stream).await {
+                        serve_app(app, TokioIo::new(tls)).await;
+                    }
+                }
+                (_, acceptor) => serve_http(app, acceptor, TokioIo::new(stream)).await,
+            }
+        });
+    }
+}
