@@ -12,6 +12,19 @@ use sha2::Sha256;
 
 /// The audience every data-plane token must carry.
 pub const AUDIENCE: &str = "https://quantum.microsoft.com";
+/// The audience of ARM (management plane) tokens.
+pub const ARM_AUDIENCE: &str = "https://management.azure.com";
+
+/// The audience a requested scope names (`https://quantum.microsoft.com/.default` and the
+/// like), if the emulator issues tokens for it.
+pub fn audience_of(scope: &str) -> Option<&'static str> {
+    scope.split_whitespace().find_map(|s| {
+        let resource = s.trim_end_matches("/.default").trim_end_matches('/');
+        [AUDIENCE, ARM_AUDIENCE]
+            .into_iter()
+            .find(|a| *a == resource)
+    })
+}
 
 /// A secret value: never shown by `Debug` or `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -69,12 +82,18 @@ fn sign(key: &Secret, data: &str) -> String {
 }
 
 /// Issues a token for `subject` in `tenant`, valid for `lifetime` seconds.
-pub fn issue(creds: &Credentials, tenant: &str, subject: &str, lifetime: i64) -> String {
+pub fn issue(
+    creds: &Credentials,
+    tenant: &str,
+    subject: &str,
+    audience: &str,
+    lifetime: i64,
+) -> String {
     let now = chrono::Utc::now().timestamp();
     let header = B64.encode(json!({"alg": "HS256", "typ": "JWT"}).to_string());
     let claims = B64.encode(
         json!({
-            "aud": AUDIENCE, "iss": format!("https://sts.windows.net/{tenant}/"), "tid": tenant,
+            "aud": audience, "iss": format!("https://sts.windows.net/{tenant}/"), "tid": tenant,
             "oid": subject, "sub": subject, "appid": subject, "iat": now, "nbf": now, "exp": now + lifetime,
         })
         .to_string(),
@@ -95,7 +114,12 @@ pub enum TokenProblem {
 }
 
 /// Checks a bearer token and returns its claims.
-pub fn verify(creds: &Credentials, tenant: &str, token: &str) -> Result<Value, TokenProblem> {
+pub fn verify(
+    creds: &Credentials,
+    tenant: &str,
+    token: &str,
+    audience: &str,
+) -> Result<Value, TokenProblem> {
     let mut parts = token.split('.');
     let (Some(h), Some(c), Some(s), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -118,7 +142,7 @@ pub fn verify(creds: &Credentials, tenant: &str, token: &str) -> Result<Value, T
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or(TokenProblem::Malformed)?;
-    if claims["aud"] != AUDIENCE && claims["aud"] != format!("{AUDIENCE}/") {
+    if claims["aud"] != audience && claims["aud"] != format!("{audience}/") {
         return Err(TokenProblem::WrongAudience);
     }
     if claims["tid"] != tenant {
@@ -149,17 +173,36 @@ mod tests {
     #[test]
     fn tokens_verify_and_tampering_is_caught() {
         let creds = Credentials::generate();
-        let t = issue(&creds, "tid", "me", 60);
-        assert_eq!(verify(&creds, "tid", &t).unwrap()["oid"], "me");
-        assert_eq!(verify(&creds, "other", &t), Err(TokenProblem::WrongTenant));
+        let t = issue(&creds, "tid", "me", AUDIENCE, 60);
+        assert_eq!(verify(&creds, "tid", &t, AUDIENCE).unwrap()["oid"], "me");
         assert_eq!(
-            verify(&creds, "tid", &issue(&creds, "tid", "me", -1)),
+            verify(&creds, "tid", &t, ARM_AUDIENCE),
+            Err(TokenProblem::WrongAudience)
+        );
+        assert_eq!(
+            verify(&creds, "other", &t, AUDIENCE),
+            Err(TokenProblem::WrongTenant)
+        );
+        let expired = issue(&creds, "tid", "me", AUDIENCE, -1);
+        assert_eq!(
+            verify(&creds, "tid", &expired, AUDIENCE),
             Err(TokenProblem::Expired)
         );
         let mut bad = t.clone();
         bad.push('x');
-        assert_eq!(verify(&creds, "tid", &bad), Err(TokenProblem::BadSignature));
-        assert_eq!(verify(&creds, "tid", "a.b"), Err(TokenProblem::Malformed));
+        assert_eq!(
+            verify(&creds, "tid", &bad, AUDIENCE),
+            Err(TokenProblem::BadSignature)
+        );
+        assert_eq!(
+            verify(&creds, "tid", "a.b", AUDIENCE),
+            Err(TokenProblem::Malformed)
+        );
+        assert_eq!(
+            audience_of("https://management.azure.com/.default"),
+            Some(ARM_AUDIENCE)
+        );
+        assert_eq!(audience_of("https://graph.microsoft.com/.default"), None);
     }
 
     #[test]

@@ -103,6 +103,8 @@ fn route(
     match segs.as_slice() {
         ["blob", rest @ ..] => blob::handle(em, method, rest, query, headers, body),
         [tenant, "oauth2", "v2.0", "token"] if method == Method::POST => token(em, tenant, &body),
+        [tenant, "v2.0", ".well-known", "openid-configuration"] => openid_configuration(em, tenant),
+        [_, "discovery", "instance"] => instance_discovery(em),
         ["v1.0", rest @ ..] => workspace_route(em, method, rest, query, headers, body, true),
         _ => workspace_route(em, method, &segs, query, headers, body, false),
     }
@@ -123,13 +125,15 @@ fn challenge(em: &Emulator) -> Reply {
     r
 }
 
-/// API key or bearer token; `Err` is the 401 to send.
-fn authenticate(em: &Emulator, headers: &HeaderMap) -> Result<(), Reply> {
+/// API key (data plane only) or a bearer token for `audience`; `Err` is the 401 to send.
+fn authenticate(em: &Emulator, headers: &HeaderMap, audience: &str) -> Result<(), Reply> {
     if let Some(key) = headers
         .get("x-ms-quantum-api-key")
         .and_then(|v| v.to_str().ok())
     {
-        return if same_secret(key, em.config.credentials.api_key.expose()) {
+        return if audience == auth::AUDIENCE
+            && same_secret(key, em.config.credentials.api_key.expose())
+        {
             Ok(())
         } else {
             Err(challenge(em))
@@ -139,7 +143,7 @@ fn authenticate(em: &Emulator, headers: &HeaderMap) -> Result<(), Reply> {
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    match token.map(|t| auth::verify(&em.config.credentials, &em.config.tenant, t)) {
+    match token.map(|t| auth::verify(&em.config.credentials, &em.config.tenant, t, audience)) {
         Some(Ok(_)) => Ok(()),
         _ => Err(challenge(em)),
     }
@@ -178,7 +182,14 @@ fn token(em: &Emulator, tenant: &str, body: &[u8]) -> Reply {
                     "AADSTS7000215: Invalid client secret provided.",
                 );
             }
-            let access = auth::issue(creds, &em.config.tenant, &creds.client_id, 3600);
+            let Some(audience) = get("scope").and_then(auth::audience_of) else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_scope",
+                    "AADSTS70011: The provided value for scope is not valid; ask for https://quantum.microsoft.com/.default or https://management.azure.com/.default.",
+                );
+            };
+            let access = auth::issue(creds, &em.config.tenant, &creds.client_id, audience, 3600);
             ok(
                 &json!({ "token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": access }),
             )
@@ -194,6 +205,49 @@ fn token(em: &Emulator, tenant: &str, body: &[u8]) -> Reply {
             "AADSTS900144: The request body must contain the parameter 'grant_type'.",
         ),
     }
+}
+
+/// Where the emulator's Entra ID lives: the real login host in proxy mode.
+fn login_base(em: &Emulator) -> String {
+    if em.blob_base.ends_with(".blob.core.windows.net") {
+        "https://login.microsoftonline.com".to_owned()
+    } else {
+        em.base_url.clone()
+    }
+}
+
+/// What MSAL reads before asking for a token.
+fn openid_configuration(em: &Emulator, tenant: &str) -> Reply {
+    let t = if tenant == "organizations" || tenant == "common" {
+        em.config.tenant.as_str()
+    } else {
+        tenant
+    };
+    let base = format!("{}/{t}", login_base(em));
+    ok(&json!({
+        "token_endpoint": format!("{base}/oauth2/v2.0/token"),
+        "authorization_endpoint": format!("{base}/oauth2/v2.0/authorize"),
+        "device_authorization_endpoint": format!("{base}/oauth2/v2.0/devicecode"),
+        "issuer": format!("{base}/v2.0"),
+        "jwks_uri": format!("{base}/discovery/v2.0/keys"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "tenant_region_scope": "NA",
+        "cloud_instance_name": "microsoftonline.com",
+    }))
+}
+
+fn instance_discovery(em: &Emulator) -> Reply {
+    let host = login_base(em)
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .to_owned();
+    ok(&json!({
+        "tenant_discovery_endpoint": format!("{}/{}/v2.0/.well-known/openid-configuration", login_base(em), em.config.tenant),
+        "api-version": "1.1",
+        "metadata": [{ "preferred_network": host, "preferred_cache": host, "aliases": [host] }],
+    }))
 }
 
 fn parse_json(body: &[u8]) -> Result<Value, Reply> {
@@ -223,7 +277,7 @@ fn workspace_route(
     let c = &em.config;
     // GET /subscriptions/{id} without a token: the 401 names the tenant (tenant discovery).
     if let ["subscriptions", _] = segs {
-        return match authenticate(em, headers) {
+        return match authenticate(em, headers, auth::ARM_AUDIENCE) {
             Err(r) => r,
             Ok(()) => ok(
                 &json!({ "subscriptionId": c.subscription, "tenantId": c.tenant, "state": "Enabled" }),
@@ -255,7 +309,12 @@ fn workspace_route(
             "no such resource provider",
         );
     }
-    if let Err(r) = authenticate(em, headers) {
+    let audience = if rest.is_empty() {
+        auth::ARM_AUDIENCE
+    } else {
+        auth::AUDIENCE
+    };
+    if let Err(r) = authenticate(em, headers, audience) {
         return r;
     }
     if !sub.eq_ignore_ascii_case(&c.subscription)

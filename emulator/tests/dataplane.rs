@@ -598,11 +598,28 @@ async fn auth_errors_and_versions_look_like_the_service() {
             .unwrap()
             .contains(&t.em.config.tenant)
     );
+    // ARM wants a management token: the data-plane one is refused, an ARM one works.
+    let arm_uri = format!("{}?api-version=2025-12-15-preview", t.em.workspace_path());
+    let r = t
+        .call(Method::GET, &arm_uri, &[("authorization", &bearer)], vec![])
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let form = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}&scope=https%3A%2F%2Fmanagement.azure.com%2F.default",
+        c.client_id,
+        c.client_secret.expose()
+    );
+    let token_uri = format!("/{}/oauth2/v2.0/token", t.em.config.tenant);
+    let arm = t
+        .call(Method::POST, &token_uri, &[], form.into_bytes())
+        .await
+        .json();
+    let arm_bearer = format!("Bearer {}", arm["access_token"].as_str().unwrap());
     let r = t
         .call(
             Method::GET,
-            &format!("{}?api-version=2025-12-15-preview", t.em.workspace_path()),
-            &[("authorization", &bearer)],
+            &arm_uri,
+            &[("authorization", &arm_bearer)],
             vec![],
         )
         .await
