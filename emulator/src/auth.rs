@@ -64,6 +64,54 @@ fn random_hex(bytes: usize) -> String {
         .to_owned()
 }
 
+/// Credentials kept in a data dir (0600), so keys, tokens and SAS URLs stay valid across
+/// restarts: made from `given` on the first start, read back on every later one.
+pub fn keep_credentials(
+    path: &std::path::Path,
+    given: &Credentials,
+) -> Result<Credentials, String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let kept = match std::fs::read(path) {
+        Ok(bytes) => {
+            let v: Value = serde_json::from_slice(&bytes)
+                .map_err(|e| format!("{} is damaged: {e}", path.display()))?;
+            let text = |k: &str| {
+                v.get(k)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("{} has no {k}", path.display()))
+            };
+            Credentials {
+                api_key: Secret::new(text("apiKey")?),
+                client_id: text("clientId")?,
+                client_secret: Secret::new(text("clientSecret")?),
+                signing_key: Secret::new(text("signingKey")?),
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => given.clone(),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let text = json!({
+        "apiKey": kept.api_key.expose(), "clientId": kept.client_id,
+        "clientSecret": kept.client_secret.expose(), "signingKey": kept.signing_key.expose(),
+    })
+    .to_string();
+    let aside = path.with_extension("partial");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&aside)
+        .map_err(|e| e.to_string())?;
+    f.write_all(text.as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| e.to_string())?;
+    std::fs::rename(&aside, path).map_err(|e| e.to_string())?;
+    Ok(kept)
+}
+
 impl Credentials {
     pub fn generate() -> Credentials {
         Credentials {

@@ -8,8 +8,10 @@
 //! terminated with certificates from its own CA) so unmodified clients reach it and nothing
 //! else.
 //!
-//! Not emulated (yet): device-code and managed-identity sign-in, persistence
-//! (`--data-dir`), fault injection, billing.
+//! With a data dir, every change is written (a snapshot, synced and renamed into place)
+//! before it is acknowledged, so a killed emulator loses nothing it answered for.
+//!
+//! Not emulated (yet): device-code and managed-identity sign-in, fault injection, billing.
 
 // Handlers return `Result<_, Reply>` so a refusal is the response itself; a response is
 // built once per request, so its size does not matter.
@@ -75,6 +77,10 @@ pub struct Emulator {
     /// `https://{account}.blob.core.windows.net` in proxy mode).
     pub blob_base: String,
     pub store: Mutex<Store>,
+    /// Where state is kept across restarts (`--data-dir`), if anywhere.
+    data_dir: Option<std::path::PathBuf>,
+    /// Serialises snapshot writes, so a later state never lands before an earlier one.
+    writing: Mutex<()>,
 }
 
 impl Emulator {
@@ -97,7 +103,69 @@ impl Emulator {
             base_url,
             blob_base,
             store: Mutex::new(Store::default()),
+            data_dir: None,
+            writing: Mutex::new(()),
         })
+    }
+
+    /// Keeps state in `dir`: loads the snapshot there if one exists, restarts the jobs it
+    /// left unfinished, and from now on writes every change before acknowledging it.
+    pub fn persist_in(self: Arc<Self>, dir: &std::path::Path) -> Result<Arc<Self>, String> {
+        let mut em =
+            Arc::try_unwrap(self).map_err(|_| "the emulator is already shared".to_owned())?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let path = dir.join("state.json");
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let value = serde_json::from_slice(&bytes)
+                    .map_err(|e| format!("{} is damaged: {e}", path.display()))?;
+                em.store = Mutex::new(
+                    Store::from_json(&value).map_err(|e| format!("{}: {e}", path.display()))?,
+                );
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        }
+        em.config.credentials =
+            auth::keep_credentials(&dir.join("credentials.json"), &em.config.credentials)?;
+        em.data_dir = Some(dir.to_owned());
+        let em = Arc::new(em);
+        let unfinished: Vec<String> = {
+            let store = em.store.lock().expect("store lock");
+            store
+                .jobs
+                .iter()
+                .filter(|(_, j)| {
+                    matches!(
+                        j.get("status").and_then(serde_json::Value::as_str),
+                        Some("Waiting" | "Executing")
+                    )
+                })
+                .map(|(id, _)| id.clone())
+                .collect()
+        };
+        for id in unfinished {
+            runner::resume_after_restart(em.clone(), id);
+        }
+        Ok(em)
+    }
+
+    /// Writes the current state to the data dir (atomically: aside, synced, renamed).
+    /// A no-op without a data dir.
+    pub fn persist(&self) -> std::io::Result<()> {
+        use std::io::Write;
+        let Some(dir) = &self.data_dir else {
+            return Ok(());
+        };
+        let _order = self.writing.lock().expect("snapshot lock");
+        let bytes = serde_json::to_vec(&self.store.lock().expect("store lock").to_json())?;
+        let aside = dir.join("state.json.partial");
+        let mut f = std::fs::File::create(&aside)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&aside, dir.join("state.json"))?;
+        std::fs::File::open(dir)?.sync_all()
     }
 
     /// `/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Quantum/workspaces/{ws}`

@@ -22,10 +22,22 @@ fn set(em: &Emulator, id: &str, apply: impl FnOnce(&mut serde_json::Map<String, 
         Some(job) if !is_terminal(job.get("status").and_then(Value::as_str).unwrap_or("")) => {
             apply(job);
             job.insert("lastUpdatedTime".into(), json!(http::now()));
+            drop(store);
+            if let Err(e) = em.persist() {
+                tracing::error!("cannot write the data dir: {e}");
+            }
             true
         }
         _ => false,
     }
+}
+
+/// Runs a job a restarted emulator found unfinished: from the start.
+pub fn resume_after_restart(em: Arc<Emulator>, id: String) {
+    set(&em, &id, |job| {
+        job.insert("status".into(), json!("Waiting"));
+    });
+    start(em, id);
 }
 
 /// Starts a job's life on the emulator's clock.

@@ -80,6 +80,14 @@ pub async fn handle(State(em): State<Arc<Emulator>>, request: Request) -> Reply 
             body.to_vec(),
         ),
     };
+    let mutating = !matches!(parts.method, Method::GET | Method::HEAD);
+    if mutating && reply.status().as_u16() < 400 && em.persist().is_err() {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "PersistenceFailed",
+            "the emulator could not write its data dir; the change was not kept",
+        );
+    }
     reply.headers_mut().insert(
         "x-ms-request-id",
         HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("uuid"),

@@ -16,7 +16,8 @@ pub struct Args {
     /// The address to listen on; only loopback addresses are allowed.
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
-    /// Keep state in this directory across restarts (not available yet).
+    /// Keep state in this directory across restarts: nothing acknowledged is lost, even to
+    /// a kill. Without it, state lives in memory.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// The workspace API key to accept (default: a random one, printed in the connection string).
@@ -48,9 +49,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "--host must be a loopback address (127.0.0.1 or ::1): the emulator never listens beyond this machine"
         );
     }
-    if args.data_dir.is_some() {
-        bail!("--data-dir is not available yet: this emulator keeps its state in memory");
-    }
     let mut config = Config {
         job_delay: Duration::from_millis(args.job_delay_ms),
         ..Config::default()
@@ -71,7 +69,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         config.credentials.client_secret = azq_emulator::Secret::new(secret);
     }
     let authority = if args.tls {
-        let dir = std::env::temp_dir().join(format!("azq-emulator-{}", std::process::id()));
+        let dir = args.data_dir.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("azq-emulator-{}", std::process::id()))
+        });
         Some(std::sync::Arc::new(
             azq_emulator::tls::Authority::open(&dir).map_err(anyhow::Error::msg)?,
         ))
@@ -98,7 +98,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let served = match authority {
                 None => {
                     let url = format!("http://{host}");
-                    let emulator = Emulator::new(config, url.clone());
+                    let emulator =
+                        keep(Emulator::new(config, url.clone()), args.data_dir.as_deref())?;
                     println!("listening on {url}");
                     println!(
                         "AZURE_QUANTUM_CONNECTION_STRING={}",
@@ -108,7 +109,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     azq_emulator::serve(listener, emulator, shutdown).await
                 }
                 Some(authority) => {
-                    let emulator = Emulator::as_azure(config);
+                    let emulator = keep(Emulator::as_azure(config), args.data_dir.as_deref())?;
                     println!("listening on https://{host}");
                     println!(
                         "AZURE_QUANTUM_CONNECTION_STRING={}",
@@ -122,4 +123,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             };
             served.context("the emulator stopped")
         })
+}
+
+/// Loads and keeps state in the data dir, if one was given.
+fn keep(
+    emulator: std::sync::Arc<Emulator>,
+    dir: Option<&std::path::Path>,
+) -> anyhow::Result<std::sync::Arc<Emulator>> {
+    match dir {
+        Some(dir) => emulator.persist_in(dir).map_err(anyhow::Error::msg),
+        None => Ok(emulator),
+    }
 }
