@@ -16,6 +16,8 @@ pub enum Kind {
     Quantinuum,
     Rigetti,
     Pasqal,
+    /// Resource estimation: accepted, not emulated (the job fails and says so).
+    Estimator,
 }
 
 pub struct Target {
@@ -38,6 +40,16 @@ pub const TARGETS: &[Target] = &[
         queue_seconds: 3,
         qubits: 29,
         kind: Kind::IonqSimulator,
+        formats: ("ionq.circuit.v1", "ionq.quantum-results.v1"),
+        default_shots: 100,
+    },
+    Target {
+        id: "ionq.qpu",
+        provider: "ionq",
+        availability: "Available",
+        queue_seconds: 1679,
+        qubits: 11,
+        kind: Kind::IonqQpu,
         formats: ("ionq.circuit.v1", "ionq.quantum-results.v1"),
         default_shots: 100,
     },
@@ -130,6 +142,16 @@ pub const TARGETS: &[Target] = &[
         kind: Kind::Pasqal,
         formats: ("pasqal.pulser.v1", "pasqal.pulser-results.v1"),
         default_shots: 100,
+    },
+    Target {
+        id: "microsoft.estimator",
+        provider: "microsoft-qc",
+        availability: "Available",
+        queue_seconds: 0,
+        qubits: 100_000,
+        kind: Kind::Estimator,
+        formats: ("qir.v1", "microsoft.resource-estimates.v1"),
+        default_shots: 1,
     },
 ];
 

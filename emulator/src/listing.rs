@@ -9,16 +9,18 @@ use crate::store::Item;
 /// Pages hold at most this many items when `top` is absent.
 pub const PAGE: usize = 100;
 
+/// Filter and order fields, as the SDK names them (any case; `provider`, `type` and
+/// `created` are accepted too, as the spec's examples write them).
 fn field(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "Name" => "name",
-        "ItemType" => "itemType",
-        "JobType" => "jobType",
-        "ProviderId" => "providerId",
-        "Target" => "target",
-        "State" | "Status" => "status",
-        "CreationTime" => "creationTime",
-        "SessionId" => "sessionId",
+    Some(match name.to_ascii_lowercase().as_str() {
+        "name" => "name",
+        "itemtype" | "type" => "itemType",
+        "jobtype" => "jobType",
+        "providerid" | "provider" => "providerId",
+        "target" => "target",
+        "state" | "status" => "status",
+        "creationtime" | "created" => "creationTime",
+        "sessionid" => "sessionId",
         _ => return None,
     })
 }
@@ -87,7 +89,17 @@ fn clause(c: &str) -> Result<Test, String> {
     let key = field(f).ok_or_else(|| format!("unknown field `{f}`"))?;
     match op {
         "eq" => {
-            let want = unquote(v).ok_or("values must be quoted")?.to_owned();
+            // Quoted as the SDK writes values, or a bare word as the spec's examples do.
+            let want = match unquote(v) {
+                Some(q) => q.to_owned(),
+                None if v
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) =>
+                {
+                    v.to_owned()
+                }
+                None => return Err(format!("value `{v}` must be quoted")),
+            };
             Ok(Box::new(move |i| text(i, key).eq_ignore_ascii_case(&want)))
         }
         "ge" | "le" | "gt" | "lt" if key == "creationTime" => {
@@ -220,7 +232,7 @@ mod tests {
         assert_eq!((names(&v), v["nextLink"].is_null()), (vec!["alps"], true));
         for bad in [
             "Color eq 'red'",
-            "Name eq red",
+            "Name eq 'red",
             "startswith(Name)",
             "Name ne 'x'",
             "Name eq 'x' and",

@@ -152,6 +152,9 @@ fn run(em: &Emulator, id: &str) -> Outcome {
         .clamp(1, 1_000_000);
     let sim = Simulator::default();
     let seed = seed_from(id);
+    if target.kind == Kind::Estimator {
+        return Err(("NotEmulated".into(), "resource estimation (microsoft.estimator) is not emulated; use the QDK's local estimator".into()));
+    }
     let fail = |e: azq_circuits::ProgramError| invalid(format!("{}: {e}", e.name()));
     let native = |value: Value| {
         Ok((

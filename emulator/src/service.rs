@@ -134,7 +134,13 @@ fn challenge(em: &Emulator) -> Reply {
 }
 
 /// API key (data plane only) or a bearer token for `audience`; `Err` is the 401 to send.
-fn authenticate(em: &Emulator, headers: &HeaderMap, audience: &str) -> Result<(), Reply> {
+/// Who made a request: what `createdBy` and `createdByType` record.
+pub struct Caller {
+    pub name: String,
+    pub kind: &'static str,
+}
+
+fn authenticate(em: &Emulator, headers: &HeaderMap, audience: &str) -> Result<Caller, Reply> {
     if let Some(key) = headers
         .get("x-ms-quantum-api-key")
         .and_then(|v| v.to_str().ok())
@@ -142,7 +148,10 @@ fn authenticate(em: &Emulator, headers: &HeaderMap, audience: &str) -> Result<()
         return if audience == auth::AUDIENCE
             && same_secret(key, em.config.credentials.api_key.expose())
         {
-            Ok(())
+            Ok(Caller {
+                name: "workspace API key".into(),
+                kind: "Key",
+            })
         } else {
             Err(challenge(em))
         };
@@ -152,7 +161,14 @@ fn authenticate(em: &Emulator, headers: &HeaderMap, audience: &str) -> Result<()
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     match token.map(|t| auth::verify(&em.config.credentials, &em.config.tenant, t, audience)) {
-        Some(Ok(_)) => Ok(()),
+        Some(Ok(claims)) => Ok(Caller {
+            name: claims["oid"].as_str().unwrap_or("unknown").to_owned(),
+            kind: if claims.get("upn").is_some() {
+                "User"
+            } else {
+                "Application"
+            },
+        }),
         _ => Err(challenge(em)),
     }
 }
@@ -287,7 +303,7 @@ fn workspace_route(
     if let ["subscriptions", _] = segs {
         return match authenticate(em, headers, auth::ARM_AUDIENCE) {
             Err(r) => r,
-            Ok(()) => ok(
+            Ok(_) => ok(
                 &json!({ "subscriptionId": c.subscription, "tenantId": c.tenant, "state": "Enabled" }),
             ),
         };
@@ -322,9 +338,10 @@ fn workspace_route(
     } else {
         auth::AUDIENCE
     };
-    if let Err(r) = authenticate(em, headers, audience) {
-        return r;
-    }
+    let caller = match authenticate(em, headers, audience) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
     if !sub.eq_ignore_ascii_case(&c.subscription)
         || !rg.eq_ignore_ascii_case(&c.resource_group)
         || !ws.eq_ignore_ascii_case(&c.workspace)
@@ -389,7 +406,7 @@ fn workspace_route(
         },
         em.workspace_path()
     );
-    dataplane(em, method, rest, query, body, version, &base)
+    dataplane(em, method, rest, query, body, version, &base, &caller)
 }
 
 fn arm_workspace(em: &Emulator) -> Reply {
@@ -481,6 +498,7 @@ fn not_found(kind: &str, id: &str) -> Reply {
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn dataplane(
     em: &Arc<Emulator>,
     method: &Method,
@@ -489,6 +507,7 @@ fn dataplane(
     body: Vec<u8>,
     version: &str,
     base: &str,
+    caller: &Caller,
 ) -> Reply {
     let (head, tail) = (rest[0], &rest[1..]);
     match (method.as_str(), head, tail) {
@@ -578,8 +597,10 @@ fn dataplane(
                 None => not_found("Job", id),
             }
         }
-        ("PUT", "jobs", [id]) => create_job(em, id, &body),
-        ("PATCH", "jobs" | "jobUpdateOptions", [id]) => update_job(em, id, &body),
+        ("PUT", "jobs", [id]) => create_job(em, id, &body, caller),
+        ("PATCH", route @ ("jobs" | "jobUpdateOptions"), [id]) => {
+            update_job(em, id, &body, route == "jobs")
+        }
         ("DELETE", "jobs", [id]) => {
             if version < "2025-12-01-preview" {
                 return cancel(em, id);
@@ -589,7 +610,7 @@ fn dataplane(
                 None => not_found("Job", id),
             }
         }
-        ("PUT", "sessions", [id]) => open_session(em, id, &body),
+        ("PUT", "sessions", [id]) => open_session(em, id, &body, caller),
         (_, "sessions", [id]) if id.ends_with(":close") && method == Method::POST => {
             close_session(em, id.trim_end_matches(":close"))
         }
@@ -624,7 +645,7 @@ fn dataplane(
     }
 }
 
-fn create_job(em: &Arc<Emulator>, id: &str, body: &[u8]) -> Reply {
+fn create_job(em: &Arc<Emulator>, id: &str, body: &[u8], caller: &Caller) -> Reply {
     if !is_guid(id) {
         return error(
             StatusCode::BAD_REQUEST,
@@ -776,6 +797,17 @@ fn create_job(em: &Arc<Emulator>, id: &str, body: &[u8]) -> Reply {
         job.entry(k).or_insert(Value::Null);
     }
     job.insert("isCancelling".into(), json!(false));
+    record_caller(&mut job, caller, &now);
+    for (k, v) in [
+        ("usage", json!({ "standardMinutes": 0 })),
+        ("shots", params_shots(&job)),
+        ("resumeCount", json!(0)),
+        ("shotsSucceeded", json!(0)),
+        ("shotsFailed", json!(0)),
+        ("shotsTranslated", json!(0)),
+    ] {
+        job.entry(k).or_insert(v);
+    }
     store.jobs.insert(id.to_owned(), job.clone());
     drop(store);
     runner::start(em.clone(), id.to_owned());
@@ -828,7 +860,9 @@ fn resume(em: &Arc<Emulator>, id: &str) -> Reply {
 }
 
 /// Merge-patch `{name?, priority?, tags?}`, or the older JSON Patch list.
-fn update_job(em: &Emulator, id: &str, body: &[u8]) -> Reply {
+/// `full`: answer with the whole job (the `jobs/{id}` route of 2026-01-15), else with the
+/// `{id, name, priority, tags}` of `jobUpdateOptions`.
+fn update_job(em: &Emulator, id: &str, body: &[u8], full: bool) -> Reply {
     let patch = match parse_json(body) {
         Ok(p) => p,
         Err(r) => return r,
@@ -901,12 +935,38 @@ fn update_job(em: &Emulator, id: &str, body: &[u8]) -> Reply {
         }
     }
     job.insert("lastModifiedTime".into(), json!(now()));
+    if full {
+        let job = job.clone();
+        drop(store);
+        return ok(&shown_job(em, &job));
+    }
     ok(
         &json!({ "id": id, "name": job.get("name"), "priority": job.get("priority"), "tags": job.get("tags") }),
     )
 }
 
-fn open_session(em: &Emulator, id: &str, body: &[u8]) -> Reply {
+/// `createdBy…` and `lastModifiedBy…`, as the service records its callers.
+fn record_caller(item: &mut crate::store::Item, caller: &Caller, now: &str) {
+    for (k, v) in [
+        ("createdBy", json!(caller.name)),
+        ("createdByType", json!(caller.kind)),
+        ("lastModifiedBy", json!(caller.name)),
+        ("lastModifiedByType", json!(caller.kind)),
+        ("lastModifiedTime", json!(now)),
+        ("lastUpdatedTime", json!(now)),
+    ] {
+        item.insert(k.into(), v);
+    }
+}
+
+fn params_shots(job: &crate::store::Item) -> Value {
+    let p = job.get("inputParams");
+    p.and_then(|p| p.get("shots").or_else(|| p.get("count")))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+fn open_session(em: &Emulator, id: &str, body: &[u8], caller: &Caller) -> Reply {
     if !is_guid(id) {
         return error(
             StatusCode::BAD_REQUEST,
@@ -959,6 +1019,15 @@ fn open_session(em: &Emulator, id: &str, body: &[u8]) -> Reply {
         .entry("name")
         .or_insert(json!(format!("session-{id}")));
     session.insert("jobPriority".into(), json!("Basic"));
+    record_caller(&mut session, caller, &now);
+    for k in [
+        "beginExecutionTime",
+        "endExecutionTime",
+        "errorData",
+        "costEstimate",
+    ] {
+        session.entry(k).or_insert(Value::Null);
+    }
     store.sessions.insert(id.to_owned(), session.clone());
     ok(&Value::Object(session))
 }

@@ -1,0 +1,43 @@
+"""Starting an emulator for a test and talking to its data plane with plain requests."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+
+import requests
+
+API = "api-version=2026-01-15-preview"
+
+
+class Emulator:
+    def __init__(self, azq_bin, *extra: str):
+        self.proc = subprocess.Popen([str(azq_bin), "emulator", "--port", "0", "--job-delay-ms", "5", *extra], stdout=subprocess.PIPE, text=True)
+        self.url = self.proc.stdout.readline().strip().removeprefix("listening on ")
+        cs = self.proc.stdout.readline().strip().partition("=")[2]
+        self.fields = dict(p.split("=", 1) for p in cs.strip(";").split(";"))
+        self.ws_path = (f"/subscriptions/{self.fields['SubscriptionId']}/resourceGroups/{self.fields['ResourceGroupName']}"
+                        f"/providers/Microsoft.Quantum/workspaces/{self.fields['WorkspaceName']}")
+        self.ws = self.url + self.ws_path
+        self.key = self.fields["ApiKey"]
+        self.http = requests.Session()
+        self.http.headers["x-ms-quantum-api-key"] = self.key
+
+    def call(self, method: str, rest: str, body=None, version: str = API, **kw) -> requests.Response:
+        sep = "&" if "?" in rest else "?"
+        return self.http.request(method, f"{self.ws}/{rest}{sep}{version}", json=body, timeout=10, **kw)
+
+    def upload(self, job_id: str, program: str, content_type: str = "application/json") -> tuple[str, str]:
+        sas = self.call("POST", "storage/sasUri", {"containerName": f"job-{job_id}"}).json()["sasUri"]
+        base, query = sas.split("?")
+        blob = f"{base}/inputData?{query}"
+        requests.put(blob, data=program, headers={"x-ms-blob-type": "BlockBlob", "content-type": content_type}, timeout=10).raise_for_status()
+        return sas, blob
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
