@@ -135,14 +135,18 @@ impl Emulator {
             let store = em.store.lock().expect("store lock");
             store
                 .jobs
-                .iter()
-                .filter(|(_, j)| {
+                .values()
+                .filter(|j| {
                     matches!(
                         j.get("status").and_then(serde_json::Value::as_str),
                         Some("Waiting" | "Executing")
                     )
                 })
-                .map(|(id, _)| id.clone())
+                .filter_map(|j| {
+                    j.get("id")
+                        .and_then(serde_json::Value::as_str)
+                        .map(str::to_owned)
+                })
                 .collect()
         };
         for id in unfinished {

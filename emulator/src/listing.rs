@@ -28,10 +28,11 @@ fn field(name: &str) -> Option<&'static str> {
 type Test = Box<dyn Fn(&Item) -> bool>;
 
 fn text(item: &Item, key: &str) -> String {
-    item.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned()
+    str_of(item, key).to_owned()
+}
+
+fn str_of<'a>(item: &'a Item, key: &str) -> &'a str {
+    item.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
 fn unquote(s: &str) -> Option<&str> {
@@ -121,10 +122,13 @@ fn clause(c: &str) -> Result<Test, String> {
 }
 
 /// Filters, orders and pages `items`; `link` builds the next page's URL from a skip.
-pub fn page(
-    mut items: Vec<Item>,
+/// `items` come in creation order (the default order). Only the page's items are rendered
+/// (`render`), so a page of a long list costs a scan, not a rendering of every item.
+pub fn page<'a>(
+    items: impl Iterator<Item = &'a Item>,
     query: &[(String, String)],
     link: impl Fn(usize, usize) -> String,
+    render: impl Fn(&Item) -> Value,
 ) -> Result<Value, String> {
     let get = |k: &str| {
         query
@@ -132,30 +136,29 @@ pub fn page(
             .find(|(n, _)| n.trim_start_matches('$') == k)
             .map(|(_, v)| v.as_str())
     };
-    if let Some(f) = get("filter").filter(|f| !f.trim().is_empty()) {
-        let tests = split_top(f, " and ")
+    let tests = match get("filter").filter(|f| !f.trim().is_empty()) {
+        Some(f) => split_top(f, " and ")
             .into_iter()
             .map(clause)
-            .collect::<Result<Vec<_>, _>>()?;
-        items.retain(|i| tests.iter().all(|t| t(i)));
-    }
-    items.sort_by_key(|i| text(i, "creationTime"));
-    if let Some(o) = get("orderby").filter(|o| !o.trim().is_empty()) {
-        let mut parts = o.split_whitespace();
-        let key = parts
-            .next()
-            .and_then(field)
-            .ok_or_else(|| format!("cannot order by `{o}`"))?;
-        let desc = match parts.next() {
-            None | Some("asc") => false,
-            Some("desc") => true,
-            Some(other) => return Err(format!("order must be asc or desc, not `{other}`")),
-        };
-        items.sort_by_key(|i| text(i, key));
-        if desc {
-            items.reverse();
+            .collect::<Result<Vec<_>, _>>()?,
+        None => Vec::new(),
+    };
+    let order = match get("orderby").filter(|o| !o.trim().is_empty()) {
+        None => None,
+        Some(o) => {
+            let mut parts = o.split_whitespace();
+            let key = parts
+                .next()
+                .and_then(field)
+                .ok_or_else(|| format!("cannot order by `{o}`"))?;
+            let desc = match parts.next() {
+                None | Some("asc") => false,
+                Some("desc") => true,
+                Some(other) => return Err(format!("order must be asc or desc, not `{other}`")),
+            };
+            Some((key, desc))
         }
-    }
+    };
     let number = |k: &str, default: usize| -> Result<usize, String> {
         get(k).map_or(Ok(default), |v| {
             v.parse()
@@ -164,14 +167,23 @@ pub fn page(
     };
     let skip = number("skip", 0)?;
     let top = number("top", PAGE)?.clamp(1, 1000);
-    let total = items.len();
-    let value: Vec<Value> = items
-        .into_iter()
-        .skip(skip)
-        .take(top)
-        .map(Value::Object)
-        .collect();
-    let next = (skip + top < total).then(|| link(skip + top, top));
+    let matching = items.filter(|i| tests.iter().all(|t| t(i)));
+    // Without an order the items stream in creation order: a page reads only as far as it
+    // needs, plus one item to know whether another page follows.
+    let window: Vec<&Item> = match order {
+        None => matching.skip(skip).take(top + 1).collect(),
+        Some((key, desc)) => {
+            let mut all: Vec<&Item> = matching.collect();
+            all.sort_by(|a, b| str_of(a, key).cmp(str_of(b, key)));
+            if desc {
+                all.reverse();
+            }
+            all.into_iter().skip(skip).take(top + 1).collect()
+        }
+    };
+    let more = window.len() > top;
+    let value: Vec<Value> = window.into_iter().take(top).map(render).collect();
+    let next = more.then(|| link(skip + top, top));
     Ok(json!({ "value": value, "nextLink": next }))
 }
 
@@ -184,6 +196,14 @@ mod tests {
             .as_object()
             .unwrap()
             .clone()
+    }
+
+    fn p(
+        items: &[Item],
+        q: &[(String, String)],
+        link: impl Fn(usize, usize) -> String,
+    ) -> Result<Value, String> {
+        page(items.iter(), q, link, |i| Value::Object(i.clone()))
     }
 
     fn names(v: &Value) -> Vec<&str> {
@@ -212,23 +232,18 @@ mod tests {
         let link = |s: usize, t: usize| format!("next?skip={s}&top={t}");
         let f = "startswith(Name, 'al') and (State eq 'Succeeded' or State eq 'Cancelled') and (ProviderId eq 'ionq')";
         assert_eq!(
-            names(&page(items.clone(), &q(&[("filter", f)]), link).unwrap()),
+            names(&p(&items, &q(&[("filter", f)]), link).unwrap()),
             ["alpha", "alps"]
         );
         let f = "CreationTime ge 2026-01-02 and CreationTime le 2026-01-02";
         assert_eq!(
-            names(&page(items.clone(), &q(&[("filter", f)]), link).unwrap()),
+            names(&p(&items, &q(&[("filter", f)]), link).unwrap()),
             ["beta"]
         );
-        let v = page(
-            items.clone(),
-            &q(&[("orderby", "Name desc"), ("top", "2")]),
-            link,
-        )
-        .unwrap();
+        let v = p(&items, &q(&[("orderby", "Name desc"), ("top", "2")]), link).unwrap();
         assert_eq!(names(&v), ["beta", "alps"]);
         assert_eq!(v["nextLink"], "next?skip=2&top=2");
-        let v = page(items.clone(), &q(&[("skip", "2"), ("top", "2")]), link).unwrap();
+        let v = p(&items, &q(&[("skip", "2"), ("top", "2")]), link).unwrap();
         assert_eq!((names(&v), v["nextLink"].is_null()), (vec!["alps"], true));
         for bad in [
             "Color eq 'red'",
@@ -237,11 +252,8 @@ mod tests {
             "Name ne 'x'",
             "Name eq 'x' and",
         ] {
-            assert!(
-                page(items.clone(), &q(&[("filter", bad)]), link).is_err(),
-                "{bad}"
-            );
+            assert!(p(&items, &q(&[("filter", bad)]), link).is_err(), "{bad}");
         }
-        assert!(page(items, &q(&[("top", "many")]), link).is_err());
+        assert!(p(&items, &q(&[("top", "many")]), link).is_err());
     }
 }

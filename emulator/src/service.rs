@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::auth::{self, same_secret};
 use crate::http::{Reply, empty, error, json, now, ok};
-use crate::store::is_terminal;
+use crate::store::{Store, is_terminal};
 use crate::{Emulator, blob, catalog, listing, runner};
 
 /// Data-plane api-versions accepted (the legacy `/v1.0` form takes none).
@@ -454,16 +454,21 @@ fn page_link(
     format!("{base}/{kind}?{}", s.finish())
 }
 
-fn listed(
-    items: Vec<crate::store::Item>,
+/// A page of jobs and sessions; jobs are shown with fresh SAS URLs.
+fn listed<'a>(
+    em: &Emulator,
+    items: impl Iterator<Item = &'a crate::store::Item>,
     query: &[(String, String)],
     base: &str,
     kind: &str,
     version: &str,
 ) -> Reply {
-    match listing::page(items, query, |skip, top| {
-        page_link(base, kind, query, version, skip, top)
-    }) {
+    let link = |skip, top| page_link(base, kind, query, version, skip, top);
+    let render = |item: &crate::store::Item| match item.get("itemType").and_then(Value::as_str) {
+        Some("Session") => Value::Object(item.clone()),
+        _ => shown_job(em, item),
+    };
+    match listing::page(items, query, link, render) {
         Ok(v) => ok(&v),
         Err(why) => error(StatusCode::BAD_REQUEST, "InvalidQueryParameter", &why),
     }
@@ -544,16 +549,8 @@ fn dataplane(
             ok(&json!({ "sasUri": uri }))
         }
         ("GET", "jobs", []) => {
-            let items = em
-                .store
-                .lock()
-                .expect("store lock")
-                .jobs
-                .values()
-                .map(|j| shown_job(em, j))
-                .filter_map(|v| v.as_object().cloned())
-                .collect();
-            listed(items, query, base, "jobs", version)
+            let store = em.store.lock().expect("store lock");
+            listed(em, store.jobs.values(), query, base, "jobs", version)
         }
         ("GET", "topLevelItems", []) => {
             let store = em.store.lock().expect("store lock");
@@ -561,23 +558,21 @@ fn dataplane(
                 .jobs
                 .values()
                 .filter(|j| j.get("sessionId").is_none_or(Value::is_null))
-                .map(|j| shown_job(em, j))
-                .filter_map(|v| v.as_object().cloned())
                 .collect();
-            items.extend(store.sessions.values().cloned());
-            drop(store);
-            listed(items, query, base, "topLevelItems", version)
+            items.extend(store.sessions.values());
+            listed(
+                em,
+                Store::by_creation(items).into_iter(),
+                query,
+                base,
+                "topLevelItems",
+                version,
+            )
         }
         ("GET", "sessions", []) => {
-            let items = em
-                .store
-                .lock()
-                .expect("store lock")
-                .sessions
-                .values()
-                .cloned()
-                .collect();
-            listed(items, query, base, "sessions", version)
+            let store = em.store.lock().expect("store lock");
+            let items = Store::by_creation(store.sessions.values().collect());
+            listed(em, items.into_iter(), query, base, "sessions", version)
         }
         (_, "jobs", [id]) if id.ends_with(":cancel") && method == Method::POST => {
             cancel(em, id.trim_end_matches(":cancel"))
@@ -585,7 +580,7 @@ fn dataplane(
         (_, "jobs", [id]) if id.ends_with(":resume") && method == Method::POST => {
             resume(em, id.trim_end_matches(":resume"))
         }
-        ("GET", "jobs", [id]) => match em.store.lock().expect("store lock").jobs.get(*id) {
+        ("GET", "jobs", [id]) => match em.store.lock().expect("store lock").jobs.get(id) {
             Some(j) => ok(&shown_job(em, j)),
             None => not_found("Job", id),
         },
@@ -605,7 +600,8 @@ fn dataplane(
             if version < "2025-12-01-preview" {
                 return cancel(em, id);
             }
-            match em.store.lock().expect("store lock").jobs.remove(*id) {
+            let mut store = em.store.lock().expect("store lock");
+            match store.jobs.remove(id) {
                 Some(_) => empty(StatusCode::NO_CONTENT),
                 None => not_found("Job", id),
             }
@@ -626,12 +622,15 @@ fn dataplane(
             let items = store
                 .jobs
                 .values()
-                .filter(|j| j.get("sessionId").and_then(Value::as_str) == Some(id))
-                .map(|j| shown_job(em, j))
-                .filter_map(|v| v.as_object().cloned())
-                .collect();
-            drop(store);
-            listed(items, query, base, &format!("sessions/{id}/jobs"), version)
+                .filter(|j| j.get("sessionId").and_then(Value::as_str) == Some(id));
+            listed(
+                em,
+                items,
+                query,
+                base,
+                &format!("sessions/{id}/jobs"),
+                version,
+            )
         }
         _ => error(
             StatusCode::NOT_FOUND,

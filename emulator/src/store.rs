@@ -16,9 +16,58 @@ pub struct Blob {
 
 #[derive(Debug, Default)]
 pub struct Store {
-    pub jobs: BTreeMap<String, Item>,
+    pub jobs: Jobs,
     pub sessions: BTreeMap<String, Item>,
     pub containers: HashMap<String, HashMap<String, Blob>>,
+}
+
+/// Jobs by id, kept in creation order (the order lists default to), so a page of a long
+/// list is a slice of a vector rather than a lookup per job.
+#[derive(Debug, Default)]
+pub struct Jobs {
+    items: Vec<Item>,
+    index: HashMap<String, usize>,
+}
+
+impl Jobs {
+    pub fn get(&self, id: &str) -> Option<&Item> {
+        self.index.get(id).map(|&i| &self.items[i])
+    }
+
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut Item> {
+        self.index.get(id).map(|&i| &mut self.items[i])
+    }
+
+    pub fn contains_key(&self, id: &str) -> bool {
+        self.index.contains_key(id)
+    }
+
+    /// Adds a job at the end, or replaces the one with this id in place.
+    pub fn insert(&mut self, id: String, job: Item) {
+        match self.index.get(&id) {
+            Some(&i) => self.items[i] = job,
+            None => {
+                self.index.insert(id, self.items.len());
+                self.items.push(job);
+            }
+        }
+    }
+
+    pub fn remove(&mut self, id: &str) -> Option<Item> {
+        let i = self.index.remove(id)?;
+        let job = self.items.remove(i);
+        for slot in self.index.values_mut() {
+            if *slot > i {
+                *slot -= 1;
+            }
+        }
+        Some(job)
+    }
+
+    /// Every job, oldest first.
+    pub fn values(&self) -> std::slice::Iter<'_, Item> {
+        self.items.iter()
+    }
 }
 
 /// Job states after which nothing changes.
@@ -27,6 +76,17 @@ pub fn is_terminal(status: &str) -> bool {
 }
 
 impl Store {
+    /// Items sorted by creation time (sessions, and mixes of jobs and sessions).
+    pub fn by_creation(mut items: Vec<&Item>) -> Vec<&Item> {
+        items.sort_by_cached_key(|i| {
+            i.get("creationTime")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        });
+        items
+    }
+
     pub fn job_status(&self, id: &str) -> Option<String> {
         self.jobs
             .get(id)
@@ -59,7 +119,7 @@ impl Store {
             .collect();
         serde_json::json!({
             "version": 1,
-            "jobs": self.jobs,
+            "jobs": self.jobs.values().map(|j| (j.get("id").and_then(Value::as_str).unwrap_or("").to_owned(), Value::Object(j.clone()))).collect::<Map<String, Value>>(),
             "sessions": self.sessions,
             "containers": containers,
         })
@@ -106,8 +166,19 @@ impl Store {
             }
             containers.insert(name.clone(), map);
         }
+        let mut loaded: Vec<(String, Item)> = items("jobs")?.into_iter().collect();
+        loaded.sort_by_cached_key(|(_, j)| {
+            j.get("creationTime")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        });
+        let mut jobs = Jobs::default();
+        for (id, job) in loaded {
+            jobs.insert(id, job);
+        }
         Ok(Store {
-            jobs: items("jobs")?,
+            jobs,
             sessions: items("sessions")?,
             containers,
         })
