@@ -168,6 +168,22 @@ pub fn handle(
     let blob = (!rest.is_empty()).then(|| rest.join("/"));
     let mut store = em.store.lock().expect("store lock");
     match (method, blob) {
+        (&Method::GET | &Method::HEAD, None) => {
+            if let Err(r) = check_sas(em, query, container, None, 'r') {
+                return r;
+            }
+            if !store.containers.contains_key(*container) {
+                return storage_error(
+                    StatusCode::NOT_FOUND,
+                    "ContainerNotFound",
+                    "The specified container does not exist.",
+                );
+            }
+            let mut r = crate::http::empty(StatusCode::OK);
+            r.headers_mut()
+                .insert("x-ms-version", HeaderValue::from_static(SAS_VERSION));
+            r
+        }
         (&Method::PUT, None) => {
             if let Err(r) = check_sas(em, query, container, None, 'c') {
                 return r;

@@ -18,6 +18,8 @@ pub enum Kind {
     Pasqal,
     /// Resource estimation: accepted, not emulated (the job fails and says so).
     Estimator,
+    /// Microsoft's first-party test targets: QIR in, results echoed by simulation.
+    Echo,
 }
 
 pub struct Target {
@@ -152,6 +154,26 @@ pub const TARGETS: &[Target] = &[
         kind: Kind::Estimator,
         formats: ("qir.v1", "microsoft.resource-estimates.v1"),
         default_shots: 1,
+    },
+    Target {
+        id: "echo-output",
+        provider: "microsoft.test.firstparty",
+        availability: "Available",
+        queue_seconds: 0,
+        qubits: 100,
+        kind: Kind::Echo,
+        formats: ("qir.v1", "microsoft.quantum-results.v2"),
+        default_shots: 100,
+    },
+    Target {
+        id: "echo-quantinuum",
+        provider: "microsoft.test.firstparty",
+        availability: "Available",
+        queue_seconds: 0,
+        qubits: 100,
+        kind: Kind::Echo,
+        formats: ("qir.v1", "microsoft.quantum-results.v2"),
+        default_shots: 100,
     },
 ];
 

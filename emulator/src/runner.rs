@@ -77,6 +77,7 @@ pub fn start(em: Arc<Emulator>, id: String) {
                     },
                 );
         }
+        let mut failed_session = None;
         set(&em, &id, |job| {
             job.insert("endExecutionTime".into(), json!(http::now()));
             match outcome {
@@ -88,6 +89,10 @@ pub fn start(em: Arc<Emulator>, id: String) {
                     );
                 }
                 Err((code, message)) => {
+                    failed_session = job
+                        .get("sessionId")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
                     job.insert("status".into(), json!("Failed"));
                     job.insert(
                         "errorData".into(),
@@ -96,6 +101,17 @@ pub fn start(em: Arc<Emulator>, id: String) {
                 }
             }
         });
+        // A failure ends a session whose policy is to abort.
+        if let Some(sid) = failed_session {
+            let mut store = em.store.lock().expect("store lock");
+            if let Some(session) = store.sessions.get_mut(&sid)
+                && session.get("jobFailurePolicy").and_then(Value::as_str) != Some("Continue")
+            {
+                session.insert("status".into(), json!("Failed"));
+            }
+            drop(store);
+            let _ = em.persist();
+        }
     });
 }
 
@@ -152,6 +168,43 @@ fn run(em: &Emulator, id: &str) -> Outcome {
         .clamp(1, 1_000_000);
     let sim = Simulator::default();
     let seed = seed_from(id);
+    const TRANSLATED: &[&str] = &[
+        "microsoft.quantum-results.v1",
+        "microsoft.quantum-results.v2",
+    ];
+    let known = |f: &str| {
+        TRANSLATED.contains(&f)
+            || [
+                "microsoft.quantum-log.v1",
+                "honeywell.qir.v1",
+                "rigetti.qir.v1",
+                "qir.v1",
+            ]
+            .contains(&f)
+            || crate::catalog::TARGETS
+                .iter()
+                .any(|t| t.formats.0 == f || t.formats.1 == f)
+    };
+    let cannot_translate = || {
+        Err((
+            "CannotTranslateOutputData".to_owned(),
+            format!(
+                "The output returned by '{}' cannot be translated as specified by 'outputDataFormat'. Please ensure that 'outputDataFormat' is correct.",
+                target.provider
+            ),
+        ))
+    };
+    if !known(&output_format) {
+        return cannot_translate();
+    }
+    if target.kind == Kind::Echo && !TRANSLATED.contains(&output_format.as_str()) {
+        // The test targets give back what they were given.
+        return Ok((
+            "rawOutputData".to_owned(),
+            "application/octet-stream".to_owned(),
+            text.into_bytes(),
+        ));
+    }
     if target.kind == Kind::Estimator {
         return Err(("NotEmulated".into(), "resource estimation (microsoft.estimator) is not emulated; use the QDK's local estimator".into()));
     }
@@ -164,6 +217,11 @@ fn run(em: &Emulator, id: &str) -> Outcome {
         ))
     };
     match input_format {
+        "qir.v1" | "honeywell.qir.v1" | "rigetti.qir.v1"
+            if !TRANSLATED.contains(&output_format.as_str()) =>
+        {
+            cannot_translate()
+        }
         "qir.v1" | "honeywell.qir.v1" | "rigetti.qir.v1" => {
             let program = qir::read(&text).map_err(fail)?;
             let shots = sim.run(&program.circuit, shots, seed).map_err(fail)?;

@@ -114,6 +114,9 @@ fn route(
         [tenant, "v2.0", ".well-known", "openid-configuration"] => openid_configuration(em, tenant),
         [_, "discovery", "instance"] => instance_discovery(em),
         ["v1.0", rest @ ..] => workspace_route(em, method, rest, query, headers, body, true),
+        ["providers", "Microsoft.ResourceGraph", "resources"] if method == Method::POST => {
+            resource_graph(em, headers)
+        }
         _ => workspace_route(em, method, &segs, query, headers, body, false),
     }
 }
@@ -215,7 +218,7 @@ fn token(em: &Emulator, tenant: &str, body: &[u8]) -> Reply {
             };
             let access = auth::issue(creds, &em.config.tenant, &creds.client_id, audience, 3600);
             ok(
-                &json!({ "token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": access }),
+                &json!({ "token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "refresh_in": 1800, "access_token": access }),
             )
         }
         Some(other) => oauth_error(
@@ -257,6 +260,21 @@ fn openid_configuration(em: &Emulator, tenant: &str) -> Reply {
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
         "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "request_uri_parameter_supported": false,
+        "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+        "http_logout_supported": true,
+        "frontchannel_logout_supported": true,
+        "end_session_endpoint": format!("{base}/oauth2/v2.0/logout"),
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "tid", "oid"],
+        "kerberos_endpoint": format!("{base}/kerberos"),
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": "graph.microsoft.com",
+        "rbac_url": "https://pas.windows.net",
+        "tls_client_certificate_bound_access_tokens": true,
+        "mtls_endpoint_aliases": { "token_endpoint": format!("{base}/oauth2/v2.0/token") },
         "tenant_region_scope": "NA",
         "cloud_instance_name": "microsoftonline.com",
     }))
@@ -409,6 +427,22 @@ fn workspace_route(
     dataplane(em, method, rest, query, body, version, &base, &caller)
 }
 
+/// Azure Resource Graph, as the SDK queries it to find a workspace by name: the one
+/// workspace this emulator serves.
+fn resource_graph(em: &Emulator, headers: &HeaderMap) -> Reply {
+    if let Err(r) = authenticate(em, headers, auth::ARM_AUDIENCE) {
+        return r;
+    }
+    let c = &em.config;
+    ok(&json!({
+        "totalRecords": 1, "count": 1, "facets": [], "resultTruncated": "false",
+        "data": [{
+            "name": c.workspace, "subscriptionId": c.subscription, "resourceGroup": c.resource_group,
+            "location": c.location, "endpointUri": em.base_url,
+        }],
+    }))
+}
+
 fn arm_workspace(em: &Emulator) -> Reply {
     let c = &em.config;
     let providers: Vec<Value> = {
@@ -536,12 +570,15 @@ fn dataplane(
                     "containerName is required",
                 );
             };
-            em.store
-                .lock()
-                .expect("store lock")
-                .containers
-                .entry(container.to_owned())
-                .or_default();
+            // From 2026-01-15-preview on, asking for a container's SAS also creates it.
+            if version >= "2026-01-15-preview" {
+                em.store
+                    .lock()
+                    .expect("store lock")
+                    .containers
+                    .entry(container.to_owned())
+                    .or_default();
+            }
             let uri = match body.get("blobName").and_then(Value::as_str) {
                 Some(b) => blob::sas_url(em, container, Some(b), "rcw", 24),
                 None => blob::sas_url(em, container, None, "rcwl", 24),
@@ -796,6 +833,15 @@ fn create_job(em: &Arc<Emulator>, id: &str, body: &[u8], caller: &Caller) -> Rep
         job.entry(k).or_insert(Value::Null);
     }
     job.insert("isCancelling".into(), json!(false));
+    job.insert("jobPriority".into(), json!("Basic"));
+    // Metadata is a map of strings on the service: other values come back as their JSON text.
+    if let Some(Value::Object(meta)) = job.get_mut("metadata") {
+        for v in meta.values_mut() {
+            if !v.is_string() && !v.is_null() {
+                *v = json!(v.to_string());
+            }
+        }
+    }
     record_caller(&mut job, caller, &now);
     for (k, v) in [
         ("usage", json!({ "standardMinutes": 0 })),
