@@ -810,7 +810,15 @@ fn create_job(em: &Arc<Emulator>, id: &str, body: &[u8], caller: &Caller) -> Rep
         job.insert(k.into(), v);
     }
     for (k, v) in [
-        ("outputDataFormat", json!(target.formats.1)),
+        (
+            "outputDataFormat",
+            // QIR jobs come back translated; the rest in the provider's own format.
+            if text("inputDataFormat").is_some_and(|f| f.ends_with("qir.v1")) {
+                json!("microsoft.quantum-results.v2")
+            } else {
+                json!(target.formats.1)
+            },
+        ),
         ("inputParams", json!({})),
         ("metadata", json!({})),
         ("tags", json!([])),
