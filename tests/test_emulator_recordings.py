@@ -19,7 +19,9 @@ import yaml
 
 from emulator_helpers import Emulator
 
-ROOT = Path(__file__).resolve().parents[2] / "shared" / "azure-quantum-api" / "azure-quantum-python"
+from conftest import SHARED
+
+ROOT = SHARED / "azure-quantum-api" / "azure-quantum-python"
 CASSETTES = sorted(ROOT.glob("*/azure-quantum/tests/unit/recordings/*.yaml"))
 WS_RE = re.compile(r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Quantum/workspaces/[^/?]+", re.I)
 SECRET = "replay-client-secret"

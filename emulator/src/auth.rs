@@ -151,6 +151,29 @@ pub fn issue(
     format!("{body}.{sig}")
 }
 
+/// Issues a token for a signed-in user (it carries a `upn`).
+pub fn issue_for_user(
+    creds: &Credentials,
+    tenant: &str,
+    oid: &str,
+    upn: &str,
+    audience: &str,
+    lifetime: i64,
+) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let header = B64.encode(json!({"alg": "HS256", "typ": "JWT"}).to_string());
+    let claims = B64.encode(
+        json!({
+            "aud": audience, "iss": format!("https://sts.windows.net/{tenant}/"), "tid": tenant,
+            "oid": oid, "sub": oid, "upn": upn, "name": "Demo User", "iat": now, "nbf": now, "exp": now + lifetime,
+        })
+        .to_string(),
+    );
+    let body = format!("{header}.{claims}");
+    let sig = sign(&creds.signing_key, &body);
+    format!("{body}.{sig}")
+}
+
 /// Why a token was refused.
 #[derive(Debug, PartialEq, Eq)]
 pub enum TokenProblem {

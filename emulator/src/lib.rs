@@ -21,6 +21,7 @@ mod auth;
 mod blob;
 pub mod catalog;
 mod http;
+mod identity;
 mod listing;
 mod net;
 mod runner;
@@ -50,6 +51,14 @@ pub struct Config {
     pub credentials: Credentials,
     /// How long a job waits, then executes.
     pub job_delay: Duration,
+    /// How often device-code clients may poll, and how long a code lives.
+    pub device_code_interval: Duration,
+    pub device_code_lifetime: Duration,
+    /// Approve device-code sign-ins without waiting for the admin endpoint.
+    pub auto_approve: bool,
+    /// The managed identity: its object id, and the App Service `X-IDENTITY-HEADER` secret.
+    pub identity_object_id: String,
+    pub identity_header: Secret,
 }
 
 impl Default for Config {
@@ -63,6 +72,11 @@ impl Default for Config {
             storage_account: "azqdemostorage".into(),
             credentials: Credentials::generate(),
             job_delay: Duration::from_millis(100),
+            device_code_interval: Duration::from_secs(5),
+            device_code_lifetime: Duration::from_secs(900),
+            auto_approve: false,
+            identity_object_id: "00000000-0000-0000-0000-0000000000c1".into(),
+            identity_header: Secret::new(uuid::Uuid::new_v4().simple().to_string()),
         }
     }
 }
@@ -77,6 +91,8 @@ pub struct Emulator {
     /// `https://{account}.blob.core.windows.net` in proxy mode).
     pub blob_base: String,
     pub store: Mutex<Store>,
+    /// Device codes and refresh tokens in flight (in memory: a restart signs everyone out).
+    grants: Mutex<identity::Grants>,
     /// Where state is kept across restarts (`--data-dir`), if anywhere.
     data_dir: Option<std::path::PathBuf>,
     /// Serialises snapshot writes, so a later state never lands before an earlier one.
@@ -103,6 +119,7 @@ impl Emulator {
             base_url,
             blob_base,
             store: Mutex::new(Store::default()),
+            grants: Mutex::new(identity::Grants::default()),
             data_dir: None,
             writing: Mutex::new(()),
         })
@@ -165,7 +182,16 @@ impl Emulator {
         let _order = self.writing.lock().expect("snapshot lock");
         let bytes = serde_json::to_vec(&self.store.lock().expect("store lock").to_json())?;
         let aside = dir.join("state.json.partial");
-        let mut f = std::fs::File::create(&aside)?;
+        // The snapshot holds job inputs and results: readable by the user only.
+        let mut f = {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&aside)?
+        };
         f.write_all(&bytes)?;
         f.sync_all()?;
         std::fs::rename(&aside, dir.join("state.json"))?;

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::auth::{self, same_secret};
 use crate::http::{Reply, empty, error, json, now, ok};
 use crate::store::{Store, is_terminal};
-use crate::{Emulator, blob, catalog, listing, runner};
+use crate::{Emulator, blob, catalog, identity, listing, runner};
 
 /// Data-plane api-versions accepted (the legacy `/v1.0` form takes none).
 pub const API_VERSIONS: &[&str] = &[
@@ -111,6 +111,17 @@ fn route(
     match segs.as_slice() {
         ["blob", rest @ ..] => blob::handle(em, method, rest, query, headers, body),
         [tenant, "oauth2", "v2.0", "token"] if method == Method::POST => token(em, tenant, &body),
+        [_tenant, "oauth2", "v2.0", "devicecode"] if method == Method::POST => {
+            let form: Vec<(String, String)> =
+                url::form_urlencoded::parse(&body).into_owned().collect();
+            identity::start_device_code(em, &form, &login_base(em))
+        }
+        ["_emulator", "devicelogin"] if method == Method::POST => {
+            identity::decide(em, headers, &body)
+        }
+        ["_emulator", "revoke"] if method == Method::POST => identity::revoke(em, headers),
+        ["metadata", "identity", "oauth2", "token"] => identity::imds(em, headers, query),
+        ["msi", "token"] => identity::app_service(em, headers, query),
         [tenant, "v2.0", ".well-known", "openid-configuration"] => openid_configuration(em, tenant),
         [_, "discovery", "instance"] => instance_discovery(em),
         ["v1.0", rest @ ..] => workspace_route(em, method, rest, query, headers, body, true),
@@ -193,6 +204,15 @@ fn token(em: &Emulator, tenant: &str, body: &[u8]) -> Reply {
         );
     }
     match get("grant_type") {
+        Some("urn:ietf:params:oauth:grant-type:device_code") => {
+            identity::redeem_device_code(em, get("device_code").unwrap_or(""))
+        }
+        Some("refresh_token") => identity::redeem_refresh_token(
+            em,
+            get("refresh_token").unwrap_or(""),
+            get("scope"),
+            get("client_id").unwrap_or(""),
+        ),
         Some("client_credentials") => {
             let creds = &em.config.credentials;
             if get("client_id") != Some(creds.client_id.as_str()) {

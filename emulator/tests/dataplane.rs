@@ -682,3 +682,276 @@ async fn blob_sas_is_checked_like_azure_storage() {
     let r = t.call(Method::PUT, &sas, &[], b"x".to_vec()).await;
     assert_eq!(r.headers["x-ms-error-code"], "MissingRequiredHeader");
 }
+
+async fn token(t: &T, pairs: &[(&str, &str)]) -> Value {
+    let tenant = t.em.config.tenant.clone();
+    t.call(
+        Method::POST,
+        &format!("/{tenant}/oauth2/v2.0/token"),
+        &[],
+        form(pairs),
+    )
+    .await
+    .json()
+}
+
+async fn token_owned(t: &T, pairs: &[(&str, String)]) -> Value {
+    let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    token(t, &borrowed).await
+}
+
+fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+        .into_bytes()
+}
+
+#[tokio::test]
+async fn device_code_sign_in_with_rotating_revocable_refresh_tokens() {
+    let config = Config {
+        device_code_interval: Duration::from_millis(200),
+        ..Config::default()
+    };
+    let t = T {
+        em: Emulator::new(config, "http://127.0.0.1:9".into()),
+    };
+    let tenant = t.em.config.tenant.clone();
+    let scope = "https://quantum.microsoft.com/.default offline_access";
+    let start = t
+        .call(
+            Method::POST,
+            &format!("/{tenant}/oauth2/v2.0/devicecode"),
+            &[],
+            form(&[("client_id", "app"), ("scope", scope)]),
+        )
+        .await
+        .json();
+    let (device, user) = (
+        start["device_code"].as_str().unwrap().to_owned(),
+        start["user_code"].as_str().unwrap().to_owned(),
+    );
+    assert!(start["message"].as_str().unwrap().contains(&user));
+    let grant = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("client_id", "app"),
+        ("device_code", device.as_str()),
+    ];
+    assert_eq!(token(&t, &grant).await["error"], "authorization_pending");
+    assert_eq!(token(&t, &grant).await["error"], "slow_down");
+    // The person approves in the browser (the admin endpoint stands in for it).
+    let key = t.key();
+    let approve = t
+        .call(
+            Method::POST,
+            "/_emulator/devicelogin",
+            &[("x-ms-quantum-api-key", &key)],
+            json!({"user_code": user, "approve": true})
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
+    assert_eq!(approve.status, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let tokens = token(&t, &grant).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let jobs = format!("{}/jobs?{V}", t.em.workspace_path());
+    let r = t
+        .call(
+            Method::GET,
+            &jobs,
+            &[("authorization", &format!("Bearer {access}"))],
+            vec![],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    // Refresh rotates: the old token is spent.
+    let refresh_with = |rt: &str| {
+        [
+            ("grant_type", "refresh_token"),
+            ("client_id", "app"),
+            ("refresh_token", rt),
+            ("scope", scope),
+        ]
+        .map(|(a, b)| (a, b.to_owned()))
+    };
+    let next = token_owned(&t, &refresh_with(&refresh)).await;
+    let newer = next["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(newer, refresh);
+    assert_eq!(
+        token_owned(&t, &refresh_with(&refresh)).await["error"],
+        "invalid_grant"
+    );
+    // Revoked tokens stop working.
+    let r = t
+        .call(
+            Method::POST,
+            "/_emulator/revoke",
+            &[("x-ms-quantum-api-key", &key)],
+            vec![],
+        )
+        .await;
+    assert_eq!(r.json()["revoked"], 1);
+    assert_eq!(
+        token_owned(&t, &refresh_with(&newer)).await["error"],
+        "invalid_grant"
+    );
+    // A denied sign-in says so; an unknown code is refused; the admin endpoint needs the key.
+    let start = t
+        .call(
+            Method::POST,
+            &format!("/{tenant}/oauth2/v2.0/devicecode"),
+            &[],
+            form(&[("client_id", "app"), ("scope", scope)]),
+        )
+        .await
+        .json();
+    let (device2, user2) = (
+        start["device_code"].as_str().unwrap().to_owned(),
+        start["user_code"].as_str().unwrap().to_owned(),
+    );
+    assert_eq!(
+        t.call(
+            Method::POST,
+            "/_emulator/devicelogin",
+            &[],
+            json!({"user_code": user2}).to_string().into_bytes()
+        )
+        .await
+        .status,
+        StatusCode::UNAUTHORIZED
+    );
+    t.call(
+        Method::POST,
+        "/_emulator/devicelogin",
+        &[("x-ms-quantum-api-key", &key)],
+        json!({"user_code": user2, "approve": false})
+            .to_string()
+            .into_bytes(),
+    )
+    .await;
+    let denied = t
+        .call(
+            Method::POST,
+            &format!("/{tenant}/oauth2/v2.0/token"),
+            &[],
+            form(&[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("device_code", &device2),
+            ]),
+        )
+        .await;
+    assert_eq!(denied.json()["error"], "access_denied");
+    let unknown = t
+        .call(
+            Method::POST,
+            &format!("/{tenant}/oauth2/v2.0/token"),
+            &[],
+            form(&[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("device_code", "nope"),
+            ]),
+        )
+        .await;
+    assert_eq!(unknown.json()["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn device_codes_expire() {
+    let config = Config {
+        device_code_lifetime: Duration::from_millis(50),
+        ..Config::default()
+    };
+    let t = T {
+        em: Emulator::new(config, "http://127.0.0.1:9".into()),
+    };
+    let tenant = t.em.config.tenant.clone();
+    let start = t
+        .call(
+            Method::POST,
+            &format!("/{tenant}/oauth2/v2.0/devicecode"),
+            &[],
+            form(&[
+                ("client_id", "app"),
+                ("scope", "https://quantum.microsoft.com/.default"),
+            ]),
+        )
+        .await
+        .json();
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    let r = t
+        .call(
+            Method::POST,
+            &format!("/{tenant}/oauth2/v2.0/token"),
+            &[],
+            form(&[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("device_code", start["device_code"].as_str().unwrap()),
+            ]),
+        )
+        .await;
+    assert_eq!(r.json()["error"], "expired_token");
+}
+
+#[tokio::test]
+async fn managed_identity_in_both_forms() {
+    let t = T::new();
+    let q = "resource=https%3A%2F%2Fquantum.microsoft.com";
+    let r = t
+        .call(
+            Method::GET,
+            &format!("/metadata/identity/oauth2/token?api-version=2018-02-01&{q}"),
+            &[],
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
+    );
+    let r = t
+        .call(
+            Method::GET,
+            &format!("/metadata/identity/oauth2/token?api-version=2018-02-01&{q}"),
+            &[("metadata", "true")],
+            vec![],
+        )
+        .await
+        .json();
+    let vm_token = r["access_token"].as_str().unwrap().to_owned();
+    let header = t.em.config.identity_header.expose().to_owned();
+    let r = t
+        .call(
+            Method::GET,
+            &format!("/msi/token?api-version=2019-08-01&{q}"),
+            &[("x-identity-header", "wrong")],
+            vec![],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = t
+        .call(
+            Method::GET,
+            &format!("/msi/token?api-version=2019-08-01&{q}"),
+            &[("x-identity-header", &header)],
+            vec![],
+        )
+        .await
+        .json();
+    let app_token = r["access_token"].as_str().unwrap().to_owned();
+    let jobs = format!("{}/jobs?{V}", t.em.workspace_path());
+    for token in [vm_token, app_token] {
+        let r = t
+            .call(
+                Method::GET,
+                &jobs,
+                &[("authorization", &format!("Bearer {token}"))],
+                vec![],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let r = t.call(Method::GET, "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fgraph.microsoft.com", &[("metadata", "true")], vec![]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}

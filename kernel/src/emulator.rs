@@ -38,6 +38,9 @@ pub struct Args {
     /// directory without --data-dir), and act as an HTTPS proxy for the real Azure host names.
     #[arg(long)]
     tls: bool,
+    /// Approve device-code sign-ins at once instead of waiting for `POST /_emulator/devicelogin`.
+    #[arg(long)]
+    auto_approve: bool,
     /// How long a job waits before it runs, and runs before it finishes, in milliseconds.
     #[arg(long, default_value_t = 500)]
     job_delay_ms: u64,
@@ -51,6 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let mut config = Config {
         job_delay: Duration::from_millis(args.job_delay_ms),
+        auto_approve: args.auto_approve,
         ..Config::default()
     };
     if let Some(key) = args.api_key {
@@ -106,6 +110,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                         emulator.connection_string()
                     );
                     println!("AZURE_TENANT_ID={tenant}\nAZURE_CLIENT_ID={client}");
+                    print_identity(&host, &emulator);
                     azq_emulator::serve(listener, emulator, shutdown).await
                 }
                 Some(authority) => {
@@ -118,6 +123,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     println!("HTTPS_PROXY=http://{host}");
                     println!("SSL_CERT_FILE={}", authority.ca_path.display());
                     println!("AZURE_TENANT_ID={tenant}\nAZURE_CLIENT_ID={client}");
+                    print_identity(&host, &emulator);
                     azq_emulator::serve_tls(listener, emulator, authority, shutdown).await
                 }
             };
@@ -134,4 +140,14 @@ fn keep(
         Some(dir) => emulator.persist_in(dir).map_err(anyhow::Error::msg),
         None => Ok(emulator),
     }
+}
+
+/// Where managed-identity clients find the emulator (App Service and VM forms).
+fn print_identity(host: &str, emulator: &Emulator) {
+    println!("IDENTITY_ENDPOINT=http://{host}/msi/token");
+    println!(
+        "IDENTITY_HEADER={}",
+        emulator.config.identity_header.expose()
+    );
+    println!("AZURE_POD_IDENTITY_AUTHORITY_HOST=http://{host}");
 }

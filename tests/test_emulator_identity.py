@@ -1,0 +1,104 @@
+"""Sign-in flows against the emulator with the real azure-identity: managed identity in the
+App Service form (IDENTITY_ENDPOINT + IDENTITY_HEADER) and the VM form (IMDS, redirected
+with AZURE_POD_IDENTITY_AUTHORITY_HOST), and the device-code flow approved through the
+emulator's admin endpoint, each token then accepted by the data plane."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from unittest import mock
+
+import pytest
+import requests
+
+SCOPE = "https://quantum.microsoft.com/.default"
+
+
+def start(azq_bin, *extra):
+    proc = subprocess.Popen([str(azq_bin), "emulator", "--port", "0", *extra], stdout=subprocess.PIPE, text=True)
+    lines = {}
+    deadline = time.monotonic() + 20
+    while "AZURE_POD_IDENTITY_AUTHORITY_HOST" not in lines and time.monotonic() < deadline:
+        line = proc.stdout.readline().strip()
+        if line.startswith("listening on "):
+            lines["url"] = line.removeprefix("listening on ")
+        elif "=" in line:
+            k, _, v = line.partition("=")
+            lines[k] = v
+    return proc, lines
+
+
+def data_plane_accepts(lines, token):
+    cs = dict(p.split("=", 1) for p in lines["AZURE_QUANTUM_CONNECTION_STRING"].strip(";").split(";"))
+    ws = f"/subscriptions/{cs['SubscriptionId']}/resourceGroups/{cs['ResourceGroupName']}/providers/Microsoft.Quantum/workspaces/{cs['WorkspaceName']}"
+    proxies = {"https": lines.get("HTTPS_PROXY")} if "HTTPS_PROXY" in lines else None
+    base = cs["QuantumEndpoint"].rstrip("/")
+    r = requests.get(f"{base}{ws}/providerStatus?api-version=2026-01-15-preview", headers={"authorization": f"Bearer {token}"},
+                     proxies=proxies, verify=lines.get("SSL_CERT_FILE", True), timeout=10)
+    return r.status_code == 200
+
+
+@pytest.fixture
+def plain(azq_bin):
+    proc, lines = start(azq_bin)
+    yield lines
+    proc.terminate()
+    proc.wait()
+
+
+def test_managed_identity_app_service_form(plain):
+    from azure.identity import ManagedIdentityCredential
+
+    env = {"IDENTITY_ENDPOINT": plain["IDENTITY_ENDPOINT"], "IDENTITY_HEADER": plain["IDENTITY_HEADER"]}
+    with mock.patch.dict(os.environ, env, clear=False):
+        token = ManagedIdentityCredential().get_token(SCOPE).token
+    assert data_plane_accepts(plain, token)
+    with mock.patch.dict(os.environ, {**env, "IDENTITY_HEADER": "wrong"}, clear=False):
+        from azure.core.exceptions import ClientAuthenticationError
+
+        with pytest.raises(ClientAuthenticationError):
+            ManagedIdentityCredential().get_token(SCOPE)
+
+
+def test_managed_identity_vm_form_redirected_to_the_emulator(plain):
+    from azure.identity import ManagedIdentityCredential
+
+    env = {"AZURE_POD_IDENTITY_AUTHORITY_HOST": plain["AZURE_POD_IDENTITY_AUTHORITY_HOST"]}
+    removed = {k: None for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT")}
+    with mock.patch.dict(os.environ, env, clear=False):
+        for k in removed:
+            os.environ.pop(k, None)
+        token = ManagedIdentityCredential().get_token(SCOPE).token
+    assert data_plane_accepts(plain, token)
+
+
+def test_device_code_sign_in_approved_in_the_emulator(azq_bin):
+    from azure.identity import DeviceCodeCredential
+
+    proc, lines = start(azq_bin, "--tls")
+    saved = {k: os.environ.get(k) for k in ("HTTPS_PROXY", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")}
+    os.environ.update(HTTPS_PROXY=lines["HTTPS_PROXY"], REQUESTS_CA_BUNDLE=lines["SSL_CERT_FILE"], SSL_CERT_FILE=lines["SSL_CERT_FILE"])
+    key = dict(p.split("=", 1) for p in lines["AZURE_QUANTUM_CONNECTION_STRING"].strip(";").split(";"))["ApiKey"]
+    prompts = []
+
+    def approve(verification_uri, user_code, expires_on):
+        prompts.append((verification_uri, user_code))
+        r = requests.post("https://login.microsoftonline.com/_emulator/devicelogin", json={"user_code": user_code, "approve": True},
+                          headers={"x-ms-quantum-api-key": key}, proxies={"https": lines["HTTPS_PROXY"]}, verify=lines["SSL_CERT_FILE"], timeout=10)
+        assert r.status_code == 200
+
+    try:
+        credential = DeviceCodeCredential(client_id="04b07795-8ddb-461a-bbee-02f9e1bf7b46", tenant_id=lines["AZURE_TENANT_ID"], prompt_callback=approve, timeout=60)
+        token = credential.get_token(SCOPE).token
+        assert prompts and prompts[0][0] == "https://login.microsoftonline.com/devicelogin"
+        assert data_plane_accepts(lines, token)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        proc.terminate()
+        proc.wait()
