@@ -127,3 +127,88 @@ pub fn two_qubit_rotation(gate: &Gate) -> Option<Vec<Gate>> {
         _ => return None,
     })
 }
+
+type M2 = [[num_complex::Complex64; 2]; 2];
+
+/// `m = e^{iγ}·U(θ, φ, λ)`: returns (γ, θ, φ, λ) for any 2×2 unitary.
+pub fn zyz(m: &M2) -> (f64, f64, f64, f64) {
+    let (a, b, c, d) = (m[0][0], m[0][1], m[1][0], m[1][1]);
+    let theta = 2.0 * c.norm().atan2(a.norm());
+    if a.norm() > 1e-12 {
+        let gamma = a.arg();
+        let (phi, lam) = if c.norm() > 1e-12 {
+            (c.arg() - gamma, (-b).arg() - gamma)
+        } else {
+            (d.arg() - gamma, 0.0)
+        };
+        (gamma, theta, phi, lam)
+    } else {
+        let gamma = c.arg();
+        (gamma, theta, 0.0, (-b).arg() - gamma)
+    }
+}
+
+/// A square root of a 2×2 unitary (`r·r = m`).
+pub fn sqrt2(m: &M2) -> M2 {
+    let det = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+    let mut s = det.sqrt();
+    let mut t = (m[0][0] + m[1][1] + 2.0 * s).sqrt();
+    if t.norm() < 1e-9 {
+        s = -s;
+        t = (m[0][0] + m[1][1] + 2.0 * s).sqrt();
+    }
+    [
+        [(m[0][0] + s) / t, m[0][1] / t],
+        [m[1][0] / t, (m[1][1] + s) / t],
+    ]
+}
+
+fn adjoint(m: &M2) -> M2 {
+    [
+        [m[0][0].conj(), m[1][0].conj()],
+        [m[0][1].conj(), m[1][1].conj()],
+    ]
+}
+
+/// A one-qubit unitary under one control, exactly (its global phase becomes a phase on
+/// the control), as uncontrolled gates and CNOTs.
+fn controlled_unitary(m: &M2, c: usize, t: usize) -> Vec<Gate> {
+    let (gamma, theta, phi, lam) = zyz(m);
+    let mut v = vec![g(GateKind::P, &[gamma], &[], &[c])];
+    v.extend(
+        single_control(&g(GateKind::U, &[theta, phi, lam], &[c], &[t]))
+            .expect("controlled U rewrites"),
+    );
+    v
+}
+
+fn mcx(controls: &[usize], t: usize) -> Vec<Gate> {
+    match controls.len() {
+        1 | 2 => vec![g(GateKind::X, &[], controls, &[t])],
+        _ => multi_control(
+            &crate::sim::matrix(GateKind::X, &[]).expect("x"),
+            controls,
+            t,
+        ),
+    }
+}
+
+/// A one-qubit unitary under any number of controls, as one- and two-control gates
+/// (Barenco et al.'s construction with a square root per level), exact.
+pub fn multi_control(m: &M2, controls: &[usize], t: usize) -> Vec<Gate> {
+    let Some((&last, rest)) = controls.split_last() else {
+        // No controls left: the phase is global, so U alone will do.
+        let (_, theta, phi, lam) = zyz(m);
+        return vec![g(GateKind::U, &[theta, phi, lam], &[], &[t])];
+    };
+    if rest.is_empty() {
+        return controlled_unitary(m, last, t);
+    }
+    let v = sqrt2(m);
+    let mut out = controlled_unitary(&v, last, t);
+    out.extend(mcx(rest, last));
+    out.extend(controlled_unitary(&adjoint(&v), last, t));
+    out.extend(mcx(rest, last));
+    out.extend(multi_control(&v, rest, t));
+    out
+}

@@ -95,7 +95,13 @@ fn write_gate(
                 single_control(g).ok_or_else(|| unsupported(&format!("controlled `{kind}`")))?;
             return steps.iter().try_for_each(|e| write_gate(e, out, used));
         }
-        (kind, n) => return Err(unsupported(&format!("`{kind}` with {n} controls"))),
+        (kind, n) => {
+            // Several controls: rewritten exactly into one- and two-control gates.
+            let m = crate::sim::matrix(kind, &g.params)
+                .ok_or_else(|| unsupported(&format!("`{kind}` with {n} controls")))?;
+            let steps = crate::decompose::multi_control(&m, &g.controls, g.targets[0]);
+            return steps.iter().try_for_each(|e| write_gate(e, out, used));
+        }
     };
     let suffix = if name.ends_with("__adj") {
         ""
