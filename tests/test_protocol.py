@@ -176,7 +176,8 @@ def _cmdlines():
 
 def test_stop_on_error_aborts_queued_cells(kernel):
     _, kc = kernel
-    first = kc.execute("%nosuchmagic")
+    # The failing cell takes a moment, so the second is surely queued behind it.
+    first = kc.execute("%%bash\nsleep 0.3; exit 2")
     second = kc.execute("%pwd")
     assert shell_reply(kc, first)["content"]["status"] == "error"
     assert shell_reply(kc, second)["content"]["status"] == "aborted"
@@ -185,7 +186,7 @@ def test_stop_on_error_aborts_queued_cells(kernel):
     reply, _ = run(kc, "%pwd")
     assert reply["content"]["status"] == "ok"
     # Without stop_on_error the next cell runs.
-    first = kc.execute("%nosuchmagic", stop_on_error=False)
+    first = kc.execute("%%bash\nsleep 0.3; exit 2", stop_on_error=False)
     second = kc.execute("%pwd")
     assert shell_reply(kc, first)["content"]["status"] == "error"
     assert shell_reply(kc, second)["content"]["status"] == "ok"

@@ -20,6 +20,7 @@
 mod auth;
 mod blob;
 pub mod catalog;
+pub mod faults;
 mod http;
 mod identity;
 mod listing;
@@ -59,6 +60,9 @@ pub struct Config {
     /// The managed identity: its object id, and the App Service `X-IDENTITY-HEADER` secret.
     pub identity_object_id: String,
     pub identity_header: Secret,
+    /// Injected faults, and the seed their dice roll from.
+    pub faults: Vec<faults::Fault>,
+    pub fault_seed: u64,
 }
 
 impl Default for Config {
@@ -77,6 +81,8 @@ impl Default for Config {
             auto_approve: false,
             identity_object_id: "00000000-0000-0000-0000-0000000000c1".into(),
             identity_header: Secret::new(uuid::Uuid::new_v4().simple().to_string()),
+            faults: Vec::new(),
+            fault_seed: 1,
         }
     }
 }
@@ -93,6 +99,8 @@ pub struct Emulator {
     pub store: Mutex<Store>,
     /// Device codes and refresh tokens in flight (in memory: a restart signs everyone out).
     grants: Mutex<identity::Grants>,
+    faults: Mutex<faults::Faults>,
+    log: Mutex<faults::RequestLog>,
     /// Where state is kept across restarts (`--data-dir`), if anywhere.
     data_dir: Option<std::path::PathBuf>,
     /// Serialises snapshot writes, so a later state never lands before an earlier one.
@@ -114,12 +122,15 @@ impl Emulator {
     }
 
     pub fn with_urls(config: Config, base_url: String, blob_base: String) -> Arc<Emulator> {
+        let faults = faults::Faults::new(config.faults.clone(), config.fault_seed);
         Arc::new(Emulator {
             config,
             base_url,
             blob_base,
             store: Mutex::new(Store::default()),
             grants: Mutex::new(identity::Grants::default()),
+            faults: Mutex::new(faults),
+            log: Mutex::new(faults::RequestLog::default()),
             data_dir: None,
             writing: Mutex::new(()),
         })

@@ -3,7 +3,6 @@
 //! here) and absolute-form requests for the managed-identity endpoint. Every other host is
 //! refused: nothing is ever forwarded anywhere.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::Router;
@@ -31,7 +30,7 @@ async fn answer(
     app: Router,
     tls: Option<Arc<tokio_rustls::TlsAcceptor>>,
     req: Request<Incoming>,
-) -> Result<Response<Body>, Infallible> {
+) -> Result<Response<Body>, std::io::Error> {
     if req.method() == Method::CONNECT {
         let Some(authority) = req.uri().authority().cloned() else {
             return Ok(refuse(StatusCode::BAD_REQUEST, "CONNECT needs host:port"));
@@ -74,8 +73,43 @@ async fn answer(
             |p| p.as_str().parse().expect("a path"),
         );
     }
-    let req = Request::from_parts(parts, Body::new(body));
-    Ok(app.oneshot(req).await.unwrap_or_else(|e| match e {}))
+    let resp = app
+        .oneshot(Request::from_parts(parts, Body::new(body)))
+        .await
+        .unwrap_or_else(|e| match e {});
+    if resp
+        .extensions()
+        .get::<crate::faults::DropConnection>()
+        .is_some()
+    {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "fault: connection dropped",
+        ));
+    }
+    Ok(resp)
+}
+
+/// Serves the app, dropping the connection where a fault says so.
+async fn app_or_drop(
+    app: Router,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, std::io::Error> {
+    let resp = app
+        .oneshot(req.map(Body::new))
+        .await
+        .unwrap_or_else(|e| match e {});
+    if resp
+        .extensions()
+        .get::<crate::faults::DropConnection>()
+        .is_some()
+    {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "fault: connection dropped",
+        ));
+    }
+    Ok(resp)
 }
 
 async fn serve_http<I>(app: Router, tls: Option<Arc<tokio_rustls::TlsAcceptor>>, io: TokioIo<I>)
@@ -94,7 +128,7 @@ async fn serve_app<I>(app: Router, io: TokioIo<I>)
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = hyper_util::service::TowerToHyperService::new(app);
+    let service = hyper::service::service_fn(move |req| app_or_drop(app.clone(), req));
     let _ = hyper::server::conn::http1::Builder::new()
         .serve_connection(io, service)
         .await;

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::auth::{self, same_secret};
 use crate::http::{Reply, empty, error, json, now, ok};
 use crate::store::{Store, is_terminal};
-use crate::{Emulator, blob, catalog, identity, listing, runner};
+use crate::{Emulator, blob, catalog, faults, identity, listing, runner};
 
 /// Data-plane api-versions accepted (the legacy `/v1.0` form takes none).
 pub const API_VERSIONS: &[&str] = &[
@@ -30,6 +30,65 @@ pub const API_VERSIONS: &[&str] = &[
 const MAX_BODY: usize = 64 * 1024 * 1024;
 
 pub async fn handle(State(em): State<Arc<Emulator>>, request: Request) -> Reply {
+    let started = std::time::Instant::now();
+    let method = request.method().to_string();
+    let path = request.uri().path().to_owned();
+    let query: Vec<(String, String)> = request
+        .uri()
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let request_id = request
+        .headers()
+        .get("x-ms-client-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let fault = if path.starts_with("/_emulator") {
+        None
+    } else {
+        em.faults.lock().expect("faults lock").pick(&method, &path)
+    };
+    let reply = match fault {
+        Some(faults::Effect::Status {
+            status,
+            retry_after,
+        }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let mut r = error(status, "InjectedFault", "a fault injected by the emulator");
+            if let Some(secs) = retry_after {
+                r.headers_mut()
+                    .insert("retry-after", HeaderValue::from(secs));
+            }
+            r
+        }
+        Some(faults::Effect::Drop) => {
+            let mut r = empty(StatusCode::SERVICE_UNAVAILABLE);
+            r.extensions_mut().insert(faults::DropConnection);
+            r
+        }
+        other => {
+            if let Some(faults::Effect::Latency(d)) = other {
+                tokio::time::sleep(d).await;
+            }
+            serve_request(em.clone(), request).await
+        }
+    };
+    em.log.lock().expect("log lock").record(
+        &method,
+        &path,
+        &query,
+        reply.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0,
+        request_id.as_deref(),
+    );
+    reply
+}
+
+async fn serve_request(em: Arc<Emulator>, request: Request) -> Reply {
     let (parts, body) = request.into_parts();
     let Ok(body) = to_bytes(body, MAX_BODY).await else {
         return error(
@@ -120,6 +179,12 @@ fn route(
             identity::decide(em, headers, &body)
         }
         ["_emulator", "revoke"] if method == Method::POST => identity::revoke(em, headers),
+        ["_emulator", "requests"] if method == Method::GET => admin(em, headers, || {
+            ok(&Value::Array(em.log.lock().expect("log lock").all()))
+        }),
+        ["_emulator", "faults"] if method == Method::POST => {
+            admin(em, headers, || set_faults(em, &body))
+        }
         ["metadata", "identity", "oauth2", "token"] => identity::imds(em, headers, query),
         ["msi", "token"] => identity::app_service(em, headers, query),
         [tenant, "v2.0", ".well-known", "openid-configuration"] => openid_configuration(em, tenant),
@@ -310,6 +375,55 @@ fn instance_discovery(em: &Emulator) -> Reply {
         "api-version": "1.1",
         "metadata": [{ "preferred_network": host, "preferred_cache": host, "aliases": [host] }],
     }))
+}
+
+/// Admin endpoints answer only callers with the workspace API key.
+fn admin(em: &Emulator, headers: &HeaderMap, answer: impl FnOnce() -> Reply) -> Reply {
+    let key = headers
+        .get("x-ms-quantum-api-key")
+        .and_then(|v| v.to_str().ok());
+    if key.is_some_and(|k| same_secret(k, em.config.credentials.api_key.expose())) {
+        answer()
+    } else {
+        error(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "the emulator's admin endpoints need the workspace API key",
+        )
+    }
+}
+
+/// `POST /_emulator/faults` `{"rules": ["GET **/jobs/* 429:1 0.5", …], "seed": 7}`
+fn set_faults(em: &Emulator, body: &[u8]) -> Reply {
+    let body = match parse_json(body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let rules = body
+        .get("rules")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let parsed: Result<Vec<_>, String> = rules
+        .iter()
+        .map(|r| {
+            r.as_str()
+                .ok_or("each rule is a string".to_owned())
+                .and_then(faults::parse)
+        })
+        .collect();
+    match parsed {
+        Ok(rules) => {
+            let n = rules.len();
+            let seed = body
+                .get("seed")
+                .and_then(Value::as_u64)
+                .unwrap_or(em.config.fault_seed);
+            *em.faults.lock().expect("faults lock") = faults::Faults::new(rules, seed);
+            ok(&json!({ "rules": n, "seed": seed }))
+        }
+        Err(why) => error(StatusCode::BAD_REQUEST, "InvalidFault", &why),
+    }
 }
 
 fn parse_json(body: &[u8]) -> Result<Value, Reply> {

@@ -955,3 +955,70 @@ async fn managed_identity_in_both_forms() {
     let r = t.call(Method::GET, "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fgraph.microsoft.com", &[("metadata", "true")], vec![]).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn injected_faults_and_the_request_log() {
+    let t = T::new();
+    let key = t.key();
+    let rules =
+        json!({"rules": ["GET **/providerStatus 429:3", "GET **/quotas 503 0.0"], "seed": 5});
+    let r = t
+        .call(
+            Method::POST,
+            "/_emulator/faults",
+            &[("x-ms-quantum-api-key", &key)],
+            rules.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = t.ws(Method::GET, "providerStatus", None).await;
+    assert_eq!(
+        (r.status, r.headers["retry-after"].to_str().unwrap()),
+        (StatusCode::TOO_MANY_REQUESTS, "3")
+    );
+    assert_eq!(r.headers["x-ms-error-code"], "InjectedFault");
+    assert_eq!(
+        t.ws(Method::GET, "quotas", None).await.status,
+        StatusCode::OK,
+        "probability 0 never fires"
+    );
+    let bad = t
+        .call(
+            Method::POST,
+            "/_emulator/faults",
+            &[("x-ms-quantum-api-key", &key)],
+            json!({"rules": ["GET ** 200"]}).to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // The log holds what happened, without SAS signatures.
+    let sas = t
+        .ws(
+            Method::POST,
+            "storage/sasUri",
+            Some(json!({"containerName": "c", "blobName": "b"})),
+        )
+        .await
+        .json()["sasUri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.call(Method::GET, &sas, &[], vec![]).await;
+    let log = t
+        .call(
+            Method::GET,
+            "/_emulator/requests",
+            &[("x-ms-quantum-api-key", &key)],
+            vec![],
+        )
+        .await;
+    let text = String::from_utf8(log.body.clone()).unwrap();
+    let sig = sas.split("sig=").nth(1).unwrap();
+    assert!(text.contains("providerStatus") && text.contains("429") && !text.contains(sig));
+    assert_eq!(
+        t.call(Method::GET, "/_emulator/requests", &[], vec![])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}

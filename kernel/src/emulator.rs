@@ -38,6 +38,13 @@ pub struct Args {
     /// directory without --data-dir), and act as an HTTPS proxy for the real Azure host names.
     #[arg(long)]
     tls: bool,
+    /// Inject a fault: `METHOD PATTERN EFFECT [PROBABILITY]`, e.g. `GET **/jobs/* 429:2 0.5`,
+    /// `* **/providerStatus 503`, `GET **/jobs latency:200`, `PUT **/jobs/* drop`. Repeatable.
+    #[arg(long = "fault", value_name = "SPEC")]
+    faults: Vec<String>,
+    /// The seed the faults' dice roll from.
+    #[arg(long, default_value_t = 1)]
+    fault_seed: u64,
     /// Approve device-code sign-ins at once instead of waiting for `POST /_emulator/devicelogin`.
     #[arg(long)]
     auto_approve: bool,
@@ -55,6 +62,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut config = Config {
         job_delay: Duration::from_millis(args.job_delay_ms),
         auto_approve: args.auto_approve,
+        faults: args
+            .faults
+            .iter()
+            .map(|f| azq_emulator::faults::parse(f))
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::anyhow!("--fault {e}"))?,
+        fault_seed: args.fault_seed,
         ..Config::default()
     };
     if let Some(key) = args.api_key {

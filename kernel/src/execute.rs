@@ -24,9 +24,9 @@ use crate::stdin::Stdin;
 use crate::to_proto::{error_output, media, reply_error};
 use crate::wire::{Parent, Signer};
 
-/// After a failure, requests sent before it (by their header's date) and arriving within
-/// this window are aborted too: a fast failure can finish before the next queued request
-/// has been read off the socket.
+/// After a failure, requests sent before its idle went out (by their header's date) and
+/// arriving within this window are aborted: a fast failure can finish before the next queued
+/// request has even been read off the socket.
 const ABORT_WINDOW: Duration = Duration::from_millis(200);
 
 pub struct Job {
@@ -147,6 +147,7 @@ impl State {
             ..ExecuteReply::default()
         };
         let mut shown = String::new();
+        let failed = result.is_err();
         match result {
             Ok(value) => {
                 if let Some(bundle) = value.filter(|_| !request.silent) {
@@ -168,9 +169,6 @@ impl State {
                 iopub.send(Some(&parent), output.clone());
                 reply.status = ReplyStatus::Error;
                 reply.error = Some(reply_error(&output));
-                if request.stop_on_error {
-                    self.abort_before = Some((Utc::now(), Instant::now() + ABORT_WINDOW));
-                }
             }
         }
         if counted {
@@ -182,6 +180,12 @@ impl State {
         }
         self.reply(&parent, reply);
         iopub.status(Some(&parent), ExecutionState::Idle);
+        if failed && request.stop_on_error {
+            // Requests the front end sent before it could have seen this idle were queued
+            // behind the failure: the cut-off is when idle has actually gone out.
+            iopub.flush().await;
+            self.abort_before = Some((Utc::now(), Instant::now() + ABORT_WINDOW));
+        }
     }
 
     /// Evaluates each user expression as a cell of its own and keeps its value.

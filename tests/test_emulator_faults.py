@@ -1,0 +1,41 @@
+"""Faults injected from the command line, seen over real TCP: dropped connections, added
+latency, and a flaky route that a retrying client gets through."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from emulator_helpers import Emulator
+
+
+def test_dropped_connections_latency_and_retries(azq_bin):
+    em = Emulator(azq_bin, "--fault", "PUT **/jobs/* drop", "--fault", "GET **/quotas latency:150",
+                  "--fault", "GET **/providerStatus 503:0 0.5", "--fault-seed", "3")
+    try:
+        with pytest.raises(requests.exceptions.ConnectionError):
+            em.call("PUT", "jobs/00000000-0000-0000-0000-000000000001", {"name": "x"})
+        t0 = time.monotonic()
+        assert em.call("GET", "quotas").status_code == 200
+        assert time.monotonic() - t0 >= 0.15
+        # About half the calls fail; a client that retries 503 (as azure-core does) gets through.
+        statuses = [em.call("GET", "providerStatus").status_code for _ in range(40)]
+        assert 5 < statuses.count(503) < 35 and statuses.count(200) > 5
+        for _ in range(20):
+            if em.call("GET", "providerStatus").status_code == 200:
+                break
+        else:
+            pytest.fail("never got through")
+        log = requests.get(f"{em.url}/_emulator/requests", headers={"x-ms-quantum-api-key": em.key}, timeout=10).json()
+        assert any(e["status"] == 503 and e["path"].endswith("/providerStatus") for e in log)
+    finally:
+        em.close()
+
+
+def test_bad_fault_specs_are_refused(azq_bin, tmp_path):
+    import subprocess
+
+    r = subprocess.run([str(azq_bin), "emulator", "--fault", "GET ** 200"], capture_output=True, text=True, timeout=10)
+    assert r.returncode != 0 and "--fault" in r.stderr and "400-599" in r.stderr
