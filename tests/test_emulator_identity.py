@@ -102,3 +102,29 @@ def test_device_code_sign_in_approved_in_the_emulator(azq_bin):
                 os.environ[k] = v
         proc.terminate()
         proc.wait()
+
+
+def test_workload_identity_with_the_federated_token_file(azq_bin, tmp_path):
+    from azure.core.exceptions import ClientAuthenticationError
+    from azure.identity import WorkloadIdentityCredential
+
+    proc, lines = start(azq_bin, "--tls")
+    saved = {k: os.environ.get(k) for k in ("HTTPS_PROXY", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")}
+    os.environ.update(HTTPS_PROXY=lines["HTTPS_PROXY"], REQUESTS_CA_BUNDLE=lines["SSL_CERT_FILE"], SSL_CERT_FILE=lines["SSL_CERT_FILE"])
+    try:
+        credential = WorkloadIdentityCredential(tenant_id=lines["AZURE_TENANT_ID"], client_id=lines["AZURE_CLIENT_ID"],
+                                                token_file_path=lines["AZURE_FEDERATED_TOKEN_FILE"])
+        assert data_plane_accepts(lines, credential.get_token(SCOPE).token)
+        forged = tmp_path / "forged"
+        text = open(lines["AZURE_FEDERATED_TOKEN_FILE"]).read()
+        forged.write_text(text[:-4] + ("AAAA" if not text.endswith("AAAA") else "BBBB"))
+        with pytest.raises(ClientAuthenticationError):
+            WorkloadIdentityCredential(tenant_id=lines["AZURE_TENANT_ID"], client_id=lines["AZURE_CLIENT_ID"], token_file_path=str(forged)).get_token(SCOPE)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        proc.terminate()
+        proc.wait()

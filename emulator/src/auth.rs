@@ -12,6 +12,8 @@ use sha2::Sha256;
 
 /// The audience every data-plane token must carry.
 pub const AUDIENCE: &str = "https://quantum.microsoft.com";
+/// The audience of the federated tokens workload identity presents as client assertions.
+pub const FEDERATION_AUDIENCE: &str = "api://AzureADTokenExchange";
 /// The audience of ARM (management plane) tokens.
 pub const ARM_AUDIENCE: &str = "https://management.azure.com";
 
@@ -149,6 +151,18 @@ pub fn issue(
     let body = format!("{header}.{claims}");
     let sig = sign(&creds.signing_key, &body);
     format!("{body}.{sig}")
+}
+
+/// A federated token for workload identity (what a Kubernetes service-account token file
+/// holds), for the principal `client_id`.
+pub fn issue_federated(creds: &Credentials, tenant: &str, lifetime: i64) -> String {
+    issue(
+        creds,
+        tenant,
+        &creds.client_id,
+        FEDERATION_AUDIENCE,
+        lifetime,
+    )
 }
 
 /// Issues a token for a signed-in user (it carries a `upn`).

@@ -37,6 +37,12 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 pub use auth::{Credentials, Secret};
+
+/// A federated token (valid a day) for the emulator's service principal, for
+/// `AZURE_FEDERATED_TOKEN_FILE`.
+pub fn auth_federated_token(em: &Emulator) -> String {
+    auth::issue_federated(&em.config.credentials, &em.config.tenant, 86_400)
+}
 pub use store::Store;
 
 /// The one workspace the emulator serves, and how it behaves.

@@ -287,12 +287,32 @@ fn token(em: &Emulator, tenant: &str, body: &[u8]) -> Reply {
                     "AADSTS700016: Application not found in the directory.",
                 );
             }
-            if !get("client_secret").is_some_and(|s| same_secret(s, creds.client_secret.expose())) {
-                return oauth_error(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_client",
-                    "AADSTS7000215: Invalid client secret provided.",
-                );
+            match (get("client_secret"), get("client_assertion")) {
+                (Some(s), _) if same_secret(s, creds.client_secret.expose()) => {}
+                (_, Some(assertion)) => {
+                    // Workload identity: a federated token this emulator issued for the principal.
+                    let valid = auth::verify(
+                        creds,
+                        &em.config.tenant,
+                        assertion,
+                        auth::FEDERATION_AUDIENCE,
+                    )
+                    .is_ok_and(|c| c["sub"] == creds.client_id.as_str());
+                    if !valid {
+                        return oauth_error(
+                            StatusCode::UNAUTHORIZED,
+                            "invalid_client",
+                            "AADSTS700213: No matching federated identity record found for presented assertion.",
+                        );
+                    }
+                }
+                _ => {
+                    return oauth_error(
+                        StatusCode::UNAUTHORIZED,
+                        "invalid_client",
+                        "AADSTS7000215: Invalid client secret provided.",
+                    );
+                }
             }
             let Some(audience) = get("scope").and_then(auth::audience_of) else {
                 return oauth_error(

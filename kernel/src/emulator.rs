@@ -158,6 +158,24 @@ fn keep(
 
 /// Where managed-identity clients find the emulator (App Service and VM forms).
 fn print_identity(host: &str, emulator: &Emulator) {
+    // Workload identity: a federated token file for the emulator's service principal.
+    let token = azq_emulator::auth_federated_token(emulator);
+    let dir = std::env::temp_dir().join(format!("azq-emulator-{}", std::process::id()));
+    let path = dir.join("federated-token");
+    let written = std::fs::create_dir_all(&dir).and_then(|()| {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)?;
+        f.write_all(token.as_bytes())
+    });
+    if written.is_ok() {
+        println!("AZURE_FEDERATED_TOKEN_FILE={}", path.display());
+    }
     println!("IDENTITY_ENDPOINT=http://{host}/msi/token");
     println!(
         "IDENTITY_HEADER={}",
