@@ -128,3 +128,31 @@ def test_workload_identity_with_the_federated_token_file(azq_bin, tmp_path):
                 os.environ[k] = v
         proc.terminate()
         proc.wait()
+
+
+def test_storage_connection_string_signs_with_shared_key(azq_bin):
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+    from azure.storage.blob import BlobServiceClient
+
+    proc, lines = start(azq_bin, "--tls")
+    saved = {k: os.environ.get(k) for k in ("HTTPS_PROXY", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")}
+    os.environ.update(HTTPS_PROXY=lines["HTTPS_PROXY"], REQUESTS_CA_BUNDLE=lines["SSL_CERT_FILE"], SSL_CERT_FILE=lines["SSL_CERT_FILE"])
+    try:
+        conn = lines["AZURE_STORAGE_CONNECTION_STRING"]
+        service = BlobServiceClient.from_connection_string(conn)
+        container = service.get_container_client("results")
+        container.create_container()
+        container.upload_blob("data.json", b'{"ok": true}', overwrite=True)
+        assert container.download_blob("data.json").readall() == b'{"ok": true}'
+        wrong = conn.replace(conn.split("AccountKey=")[1].split(";")[0], "d3JvbmcgYWNjb3VudCBrZXkgZm9yIHRoZSBlbXVsYXRvcg==")
+        with pytest.raises((ClientAuthenticationError, HttpResponseError)) as err:
+            BlobServiceClient.from_connection_string(wrong).get_container_client("results").download_blob("data.json").readall()
+        assert err.value.status_code == 403
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        proc.terminate()
+        proc.wait()

@@ -57,6 +57,8 @@ pub struct Credentials {
     pub client_id: String,
     pub client_secret: Secret,
     pub signing_key: Secret,
+    /// The storage account key (base64), for Shared Key requests.
+    pub storage_key: Secret,
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -89,6 +91,9 @@ pub fn keep_credentials(
                 client_id: text("clientId")?,
                 client_secret: Secret::new(text("clientSecret")?),
                 signing_key: Secret::new(text("signingKey")?),
+                storage_key: text("storageKey")
+                    .map(Secret::new)
+                    .unwrap_or_else(|_| given.storage_key.clone()),
             }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => given.clone(),
@@ -97,6 +102,7 @@ pub fn keep_credentials(
     let text = json!({
         "apiKey": kept.api_key.expose(), "clientId": kept.client_id,
         "clientSecret": kept.client_secret.expose(), "signingKey": kept.signing_key.expose(),
+        "storageKey": kept.storage_key.expose(),
     })
     .to_string();
     let aside = path.with_extension("partial");
@@ -121,6 +127,9 @@ impl Credentials {
             client_id: uuid::Uuid::new_v4().to_string(),
             client_secret: Secret::new(random_hex(20)),
             signing_key: Secret::new(random_hex(32)),
+            storage_key: Secret::new(
+                base64::engine::general_purpose::STANDARD.encode(random_hex(32)),
+            ),
         }
     }
 }

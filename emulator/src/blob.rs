@@ -97,6 +97,136 @@ pub fn storage_error(status: StatusCode, code: &str, message: &str) -> Reply {
     r
 }
 
+/// Shared Key (a storage connection string's account key signing the request) or a SAS.
+#[allow(clippy::too_many_arguments)]
+fn authorize(
+    em: &Emulator,
+    method: &Method,
+    segs: &[&str],
+    query: &[(String, String)],
+    headers: &HeaderMap,
+    container: &str,
+    blob: Option<&str>,
+    need: char,
+) -> Result<(), Reply> {
+    let Some(auth) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
+        return check_sas(em, query, container, blob, need);
+    };
+    let Some((account, signature)) = auth
+        .strip_prefix("SharedKey ")
+        .and_then(|a| a.split_once(':'))
+    else {
+        return Err(storage_error(
+            StatusCode::FORBIDDEN,
+            "AuthenticationFailed",
+            "Authorization must be SharedKey account:signature or a SAS.",
+        ));
+    };
+    if account != em.config.storage_account {
+        return Err(storage_error(
+            StatusCode::FORBIDDEN,
+            "AuthenticationFailed",
+            "The account in the Authorization header is not this storage account.",
+        ));
+    }
+    let expected = shared_key_signature(em, method, segs, query, headers);
+    if crate::auth::same_secret(signature, &expected) {
+        Ok(())
+    } else {
+        Err(storage_error(
+            StatusCode::FORBIDDEN,
+            "AuthenticationFailed",
+            "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.",
+        ))
+    }
+}
+
+/// The Shared Key signature of a request (Azure Storage's string-to-sign for Blob).
+fn shared_key_signature(
+    em: &Emulator,
+    method: &Method,
+    segs: &[&str],
+    query: &[(String, String)],
+    headers: &HeaderMap,
+) -> String {
+    let h = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .trim()
+            .to_owned()
+    };
+    let length = h("content-length");
+    let mut x_ms: Vec<(String, String)> = headers
+        .iter()
+        .filter(|(k, _)| k.as_str().starts_with("x-ms-"))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                v.to_str().unwrap_or("").trim().to_owned(),
+            )
+        })
+        .collect();
+    x_ms.sort();
+    let mut canonical = String::new();
+    for (k, v) in &x_ms {
+        canonical.push_str(&format!("{k}:{v}\n"));
+    }
+    canonical.push_str(&format!(
+        "/{}/{}",
+        em.config.storage_account,
+        segs[1..].join("/")
+    ));
+    let mut params: Vec<(String, String)> = query
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    params.sort();
+    for (k, v) in params {
+        canonical.push_str(&format!("\n{k}:{v}"));
+    }
+    let to_sign = [
+        method.as_str().to_owned(),
+        h("content-encoding"),
+        h("content-language"),
+        if length == "0" { String::new() } else { length },
+        h("content-md5"),
+        h("content-type"),
+        h("date"),
+        h("if-modified-since"),
+        h("if-match"),
+        h("if-none-match"),
+        h("if-unmodified-since"),
+        h("range"),
+    ]
+    .join("\n")
+        + "\n"
+        + &canonical;
+    let key = B64
+        .decode(em.config.credentials.storage_key.expose())
+        .unwrap_or_default();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key");
+    mac.update(to_sign.as_bytes());
+    B64.encode(mac.finalize().into_bytes())
+}
+
+/// A storage connection string for the account (holds its key: a secret).
+pub fn connection_string(em: &Emulator) -> String {
+    let key = em.config.credentials.storage_key.expose();
+    let account = &em.config.storage_account;
+    if em.blob_base.ends_with(".blob.core.windows.net") {
+        format!(
+            "DefaultEndpointsProtocol=https;AccountName={account};AccountKey={key};EndpointSuffix=core.windows.net"
+        )
+    } else {
+        format!(
+            "DefaultEndpointsProtocol=http;AccountName={account};AccountKey={key};BlobEndpoint={}",
+            em.blob_base
+        )
+    }
+}
+
 fn check_sas(
     em: &Emulator,
     query: &[(String, String)],
@@ -158,7 +288,7 @@ pub fn handle(
     headers: &HeaderMap,
     body: Vec<u8>,
 ) -> Reply {
-    let [_account, container, rest @ ..] = segs else {
+    let [_, container, rest @ ..] = segs else {
         return storage_error(
             StatusCode::BAD_REQUEST,
             "InvalidUri",
@@ -169,7 +299,7 @@ pub fn handle(
     let mut store = em.store.lock().expect("store lock");
     match (method, blob) {
         (&Method::GET | &Method::HEAD, None) => {
-            if let Err(r) = check_sas(em, query, container, None, 'r') {
+            if let Err(r) = authorize(em, method, segs, query, headers, container, None, 'r') {
                 return r;
             }
             if !store.containers.contains_key(*container) {
@@ -185,7 +315,7 @@ pub fn handle(
             r
         }
         (&Method::PUT, None) => {
-            if let Err(r) = check_sas(em, query, container, None, 'c') {
+            if let Err(r) = authorize(em, method, segs, query, headers, container, None, 'c') {
                 return r;
             }
             if store.containers.contains_key(*container) {
@@ -201,7 +331,16 @@ pub fn handle(
             crate::http::empty(StatusCode::CREATED)
         }
         (&Method::PUT, Some(name)) => {
-            if let Err(r) = check_sas(em, query, container, Some(&name), 'w') {
+            if let Err(r) = authorize(
+                em,
+                method,
+                segs,
+                query,
+                headers,
+                container,
+                Some(&name),
+                'w',
+            ) {
                 return r;
             }
             if headers.get("x-ms-blob-type").and_then(|v| v.to_str().ok()) != Some("BlockBlob") {
@@ -234,7 +373,16 @@ pub fn handle(
             crate::http::empty(StatusCode::CREATED)
         }
         (&Method::GET | &Method::HEAD, Some(name)) => {
-            if let Err(r) = check_sas(em, query, container, Some(&name), 'r') {
+            if let Err(r) = authorize(
+                em,
+                method,
+                segs,
+                query,
+                headers,
+                container,
+                Some(&name),
+                'r',
+            ) {
                 return r;
             }
             let Some(b) = store.containers.get(*container).and_then(|c| c.get(&name)) else {

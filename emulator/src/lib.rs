@@ -38,6 +38,11 @@ use tokio::net::TcpListener;
 
 pub use auth::{Credentials, Secret};
 
+/// The storage account's connection string (it holds the account key: a secret).
+pub fn storage_connection_string(em: &Emulator) -> String {
+    blob::connection_string(em)
+}
+
 /// A federated token (valid a day) for the emulator's service principal, for
 /// `AZURE_FEDERATED_TOKEN_FILE`.
 pub fn auth_federated_token(em: &Emulator) -> String {

@@ -176,6 +176,10 @@ fn print_identity(host: &str, emulator: &Emulator) {
     if written.is_ok() {
         println!("AZURE_FEDERATED_TOKEN_FILE={}", path.display());
     }
+    println!(
+        "AZURE_STORAGE_CONNECTION_STRING={}",
+        azq_emulator::storage_connection_string(emulator)
+    );
     println!("IDENTITY_ENDPOINT=http://{host}/msi/token");
     println!(
         "IDENTITY_HEADER={}",
