@@ -39,3 +39,18 @@ def test_bad_fault_specs_are_refused(azq_bin, tmp_path):
 
     r = subprocess.run([str(azq_bin), "emulator", "--fault", "GET ** 200"], capture_output=True, text=True, timeout=10)
     assert r.returncode != 0 and "--fault" in r.stderr and "400-599" in r.stderr
+
+
+def test_the_proxy_answers_for_the_metadata_service_itself(azq_bin):
+    # The request goes to the emulator on loopback, addressed (absolute-form) to IMDS; the
+    # emulator answers it and connects nowhere.
+    em = Emulator(azq_bin)
+    try:
+        proxies = {"http": em.url}
+        imds = "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://quantum.microsoft.com"
+        r = requests.get(imds, proxies=proxies, headers={"Metadata": "true"}, timeout=10)
+        assert r.status_code == 200 and r.json()["token_type"] == "Bearer"
+        refused = requests.get("http://example.com/", proxies=proxies, timeout=10)
+        assert refused.status_code == 403
+    finally:
+        em.close()

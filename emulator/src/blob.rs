@@ -449,3 +449,36 @@ pub fn handle(
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Config;
+
+    fn query_of(url: &str) -> Vec<(String, String)> {
+        let q = url.split_once('?').map_or("", |(_, q)| q);
+        url::form_urlencoded::parse(q.as_bytes())
+            .into_owned()
+            .collect()
+    }
+
+    #[test]
+    fn sas_expiry_signature_and_permissions_are_enforced() {
+        let em = Emulator::new(Config::default(), "http://127.0.0.1:9".into());
+        let fresh = query_of(&sas_url(&em, "c", Some("b"), "r", 1));
+        assert!(check_sas(&em, &fresh, "c", Some("b"), 'r').is_ok());
+        let denied = check_sas(&em, &fresh, "c", Some("b"), 'w').unwrap_err();
+        assert_eq!(
+            denied.headers()["x-ms-error-code"],
+            "AuthorizationPermissionMismatch"
+        );
+        let expired = query_of(&sas_url(&em, "c", Some("b"), "r", -1));
+        let r = check_sas(&em, &expired, "c", Some("b"), 'r').unwrap_err();
+        assert_eq!(
+            (r.status(), r.headers()["x-ms-error-code"].to_str().unwrap()),
+            (StatusCode::FORBIDDEN, "AuthenticationFailed")
+        );
+        let other_blob = check_sas(&em, &fresh, "c", Some("other"), 'r').unwrap_err();
+        assert_eq!(other_blob.status(), StatusCode::FORBIDDEN);
+    }
+}

@@ -11,7 +11,12 @@
 //! With a data dir, every change is written (a snapshot, synced and renamed into place)
 //! before it is acknowledged, so a killed emulator loses nothing it answered for.
 //!
-//! Not emulated (yet): device-code and managed-identity sign-in, fault injection, billing.
+//! Sign-in covers service principals (secret or federated assertion), the device-code
+//! flow with refresh tokens, and managed identity (IMDS and App Service). Faults can be
+//! injected per route, and a redacted request log is kept.
+//!
+//! Not emulated: resource estimation (such jobs fail and say so), Pulser simulation (Pasqal
+//! jobs return a labelled synthetic counter), billing.
 
 // Handlers return `Result<_, Reply>` so a refusal is the response itself; a response is
 // built once per request, so its size does not matter.

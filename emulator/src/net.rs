@@ -21,9 +21,15 @@ fn refuse(status: StatusCode, text: &str) -> Response<Body> {
     r
 }
 
-/// Managed-identity hosts answered in proxy mode (IMDS and the pod-identity default).
+/// The link-local address of the VM's instance metadata service (IMDS). In proxy mode the
+/// emulator answers requests addressed to it itself; nothing ever connects to it.
+const IMDS: std::net::Ipv4Addr = std::net::Ipv4Addr::new(169, 254, 169, 254);
+
+/// Managed-identity hosts answered in proxy mode (IMDS, by address or by name).
 fn identity_host(host: &str) -> bool {
-    host == "169.254.169.254" || host == "metadata.azure.internal"
+    host.parse::<std::net::Ipv4Addr>()
+        .is_ok_and(|ip| ip == IMDS)
+        || host == "metadata.azure.internal"
 }
 
 async fn answer(
