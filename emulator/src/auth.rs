@@ -74,8 +74,6 @@ pub fn keep_credentials(
     path: &std::path::Path,
     given: &Credentials,
 ) -> Result<Credentials, String> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let kept = match std::fs::read(path) {
         Ok(bytes) => {
             let v: Value = serde_json::from_slice(&bytes)
@@ -105,18 +103,8 @@ pub fn keep_credentials(
         "storageKey": kept.storage_key.expose(),
     })
     .to_string();
-    let aside = path.with_extension("partial");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&aside)
-        .map_err(|e| e.to_string())?;
-    f.write_all(text.as_bytes())
-        .and_then(|()| f.sync_all())
-        .map_err(|e| e.to_string())?;
-    std::fs::rename(&aside, path).map_err(|e| e.to_string())?;
+    write_private(path, text.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(kept)
 }
 
@@ -140,7 +128,33 @@ fn sign(key: &Secret, data: &str) -> String {
     B64.encode(mac.finalize().into_bytes())
 }
 
-/// Issues a token for `subject` in `tenant`, valid for `lifetime` seconds.
+/// A signed token: the standard claims for `subject` in `tenant`, plus `extra`.
+fn token(
+    creds: &Credentials,
+    tenant: &str,
+    subject: &str,
+    audience: &str,
+    lifetime: i64,
+    extra: Value,
+) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let mut claims = json!({
+        "aud": audience, "iss": format!("https://sts.windows.net/{tenant}/"), "tid": tenant,
+        "oid": subject, "sub": subject, "iat": now, "nbf": now, "exp": now + lifetime,
+    });
+    if let (Value::Object(c), Value::Object(e)) = (&mut claims, extra) {
+        c.extend(e);
+    }
+    let body = format!(
+        "{}.{}",
+        B64.encode(json!({"alg": "HS256", "typ": "JWT"}).to_string()),
+        B64.encode(claims.to_string())
+    );
+    let sig = sign(&creds.signing_key, &body);
+    format!("{body}.{sig}")
+}
+
+/// Issues a token for the application `subject` in `tenant`, valid for `lifetime` seconds.
 pub fn issue(
     creds: &Credentials,
     tenant: &str,
@@ -148,18 +162,14 @@ pub fn issue(
     audience: &str,
     lifetime: i64,
 ) -> String {
-    let now = chrono::Utc::now().timestamp();
-    let header = B64.encode(json!({"alg": "HS256", "typ": "JWT"}).to_string());
-    let claims = B64.encode(
-        json!({
-            "aud": audience, "iss": format!("https://sts.windows.net/{tenant}/"), "tid": tenant,
-            "oid": subject, "sub": subject, "appid": subject, "iat": now, "nbf": now, "exp": now + lifetime,
-        })
-        .to_string(),
-    );
-    let body = format!("{header}.{claims}");
-    let sig = sign(&creds.signing_key, &body);
-    format!("{body}.{sig}")
+    token(
+        creds,
+        tenant,
+        subject,
+        audience,
+        lifetime,
+        json!({ "appid": subject }),
+    )
 }
 
 /// A federated token for workload identity (what a Kubernetes service-account token file
@@ -183,18 +193,38 @@ pub fn issue_for_user(
     audience: &str,
     lifetime: i64,
 ) -> String {
-    let now = chrono::Utc::now().timestamp();
-    let header = B64.encode(json!({"alg": "HS256", "typ": "JWT"}).to_string());
-    let claims = B64.encode(
-        json!({
-            "aud": audience, "iss": format!("https://sts.windows.net/{tenant}/"), "tid": tenant,
-            "oid": oid, "sub": oid, "upn": upn, "name": "Demo User", "iat": now, "nbf": now, "exp": now + lifetime,
-        })
-        .to_string(),
-    );
-    let body = format!("{header}.{claims}");
-    let sig = sign(&creds.signing_key, &body);
-    format!("{body}.{sig}")
+    token(
+        creds,
+        tenant,
+        oid,
+        audience,
+        lifetime,
+        json!({ "upn": upn, "name": "Demo User" }),
+    )
+}
+
+/// Whether a request carries the workspace API key (what the admin endpoints require).
+pub fn has_api_key(creds: &Credentials, headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get("x-ms-quantum-api-key")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|k| same_secret(k, creds.api_key.expose()))
+}
+
+/// Writes a file only its owner can read (0600), whole: aside, synced, renamed.
+pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let aside = path.with_extension("partial");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&aside)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&aside, path)
 }
 
 /// Why a token was refused.

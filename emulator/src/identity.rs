@@ -236,11 +236,7 @@ pub fn redeem_refresh_token(
 /// `POST /_emulator/devicelogin` `{"user_code": "...", "approve": true|false}`: what a person
 /// does in the browser. Needs the workspace API key.
 pub fn decide(em: &Emulator, headers: &HeaderMap, body: &[u8]) -> Reply {
-    if !headers
-        .get("x-ms-quantum-api-key")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|k| same_secret(k, em.config.credentials.api_key.expose()))
-    {
+    if !auth::has_api_key(&em.config.credentials, headers) {
         return crate::http::error(
             StatusCode::UNAUTHORIZED,
             "Unauthorized",
@@ -276,11 +272,7 @@ pub fn decide(em: &Emulator, headers: &HeaderMap, body: &[u8]) -> Reply {
 
 /// `POST /_emulator/revoke`: every refresh token stops working (needs the API key).
 pub fn revoke(em: &Emulator, headers: &HeaderMap) -> Reply {
-    if !headers
-        .get("x-ms-quantum-api-key")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|k| same_secret(k, em.config.credentials.api_key.expose()))
-    {
+    if !auth::has_api_key(&em.config.credentials, headers) {
         return crate::http::error(
             StatusCode::UNAUTHORIZED,
             "Unauthorized",

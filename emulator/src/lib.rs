@@ -202,26 +202,13 @@ impl Emulator {
     /// Writes the current state to the data dir (atomically: aside, synced, renamed).
     /// A no-op without a data dir.
     pub fn persist(&self) -> std::io::Result<()> {
-        use std::io::Write;
         let Some(dir) = &self.data_dir else {
             return Ok(());
         };
         let _order = self.writing.lock().expect("snapshot lock");
         let bytes = serde_json::to_vec(&self.store.lock().expect("store lock").to_json())?;
-        let aside = dir.join("state.json.partial");
         // The snapshot holds job inputs and results: readable by the user only.
-        let mut f = {
-            use std::os::unix::fs::OpenOptionsExt;
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&aside)?
-        };
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&aside, dir.join("state.json"))?;
+        auth::write_private(&dir.join("state.json"), &bytes)?;
         std::fs::File::open(dir)?.sync_all()
     }
 

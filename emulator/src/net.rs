@@ -79,21 +79,7 @@ async fn answer(
             |p| p.as_str().parse().expect("a path"),
         );
     }
-    let resp = app
-        .oneshot(Request::from_parts(parts, Body::new(body)))
-        .await
-        .unwrap_or_else(|e| match e {});
-    if resp
-        .extensions()
-        .get::<crate::faults::DropConnection>()
-        .is_some()
-    {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionAborted,
-            "fault: connection dropped",
-        ));
-    }
-    Ok(resp)
+    app_or_drop(app, Request::from_parts(parts, body)).await
 }
 
 /// Serves the app, dropping the connection where a fault says so.

@@ -399,10 +399,7 @@ fn instance_discovery(em: &Emulator) -> Reply {
 
 /// Admin endpoints answer only callers with the workspace API key.
 fn admin(em: &Emulator, headers: &HeaderMap, answer: impl FnOnce() -> Reply) -> Reply {
-    let key = headers
-        .get("x-ms-quantum-api-key")
-        .and_then(|v| v.to_str().ok());
-    if key.is_some_and(|k| same_secret(k, em.config.credentials.api_key.expose())) {
+    if auth::has_api_key(&em.config.credentials, headers) {
         answer()
     } else {
         error(

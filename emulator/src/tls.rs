@@ -53,21 +53,6 @@ fn ca_params() -> CertificateParams {
     params
 }
 
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let aside = path.with_extension("partial");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&aside)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(aside, path)
-}
-
 impl Authority {
     /// Loads the CA from `dir`, or creates it there.
     pub fn open(dir: &Path) -> Result<Authority, String> {
@@ -82,7 +67,7 @@ impl Authority {
             _ => {
                 let key = KeyPair::generate().map_err(|e| e.to_string())?;
                 let cert = params.self_signed(&key).map_err(|e| e.to_string())?;
-                write_private(&key_path, &key.serialize_pem())
+                crate::auth::write_private(&key_path, key.serialize_pem().as_bytes())
                     .map_err(|e| format!("cannot write {}: {e}", key_path.display()))?;
                 std::fs::write(&ca_path, cert.pem())
                     .map_err(|e| format!("cannot write {}: {e}", ca_path.display()))?;
