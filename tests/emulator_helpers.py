@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import uuid
 
@@ -37,6 +39,24 @@ class Emulator:
     def close(self):
         self.proc.terminate()
         self.proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def through_proxy(lines: dict):
+    """Routes https through the emulator's proxy and trusts its CA, as a user would."""
+    keys = ("HTTPS_PROXY", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "NO_PROXY", "no_proxy")
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update(HTTPS_PROXY=lines["HTTPS_PROXY"], REQUESTS_CA_BUNDLE=lines["SSL_CERT_FILE"], SSL_CERT_FILE=lines["SSL_CERT_FILE"])
+    os.environ.pop("NO_PROXY", None)
+    os.environ.pop("no_proxy", None)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def new_id() -> str:

@@ -13,6 +13,8 @@ from unittest import mock
 import pytest
 import requests
 
+from emulator_helpers import through_proxy
+
 SCOPE = "https://quantum.microsoft.com/.default"
 
 
@@ -48,6 +50,16 @@ def plain(azq_bin):
     proc.wait()
 
 
+@pytest.fixture(scope="module")
+def tls(azq_bin):
+    """One emulator in proxy mode, its CA trusted and https routed through it."""
+    proc, lines = start(azq_bin, "--tls")
+    with through_proxy(lines):
+        yield lines
+    proc.terminate()
+    proc.wait()
+
+
 def test_managed_identity_app_service_form(plain):
     from azure.identity import ManagedIdentityCredential
 
@@ -74,12 +86,10 @@ def test_managed_identity_vm_form_redirected_to_the_emulator(plain):
     assert data_plane_accepts(plain, token)
 
 
-def test_device_code_sign_in_approved_in_the_emulator(azq_bin):
+def test_device_code_sign_in_approved_in_the_emulator(tls):
+    lines = tls
     from azure.identity import DeviceCodeCredential
 
-    proc, lines = start(azq_bin, "--tls")
-    saved = {k: os.environ.get(k) for k in ("HTTPS_PROXY", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")}
-    os.environ.update(HTTPS_PROXY=lines["HTTPS_PROXY"], REQUESTS_CA_BUNDLE=lines["SSL_CERT_FILE"], SSL_CERT_FILE=lines["SSL_CERT_FILE"])
     key = dict(p.split("=", 1) for p in lines["AZURE_QUANTUM_CONNECTION_STRING"].strip(";").split(";"))["ApiKey"]
     prompts = []
 
@@ -89,70 +99,39 @@ def test_device_code_sign_in_approved_in_the_emulator(azq_bin):
                           headers={"x-ms-quantum-api-key": key}, proxies={"https": lines["HTTPS_PROXY"]}, verify=lines["SSL_CERT_FILE"], timeout=10)
         assert r.status_code == 200
 
-    try:
-        credential = DeviceCodeCredential(client_id="04b07795-8ddb-461a-bbee-02f9e1bf7b46", tenant_id=lines["AZURE_TENANT_ID"], prompt_callback=approve, timeout=60)
-        token = credential.get_token(SCOPE).token
-        assert prompts and prompts[0][0] == "https://login.microsoftonline.com/devicelogin"
-        assert data_plane_accepts(lines, token)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        proc.terminate()
-        proc.wait()
+    credential = DeviceCodeCredential(client_id="04b07795-8ddb-461a-bbee-02f9e1bf7b46", tenant_id=lines["AZURE_TENANT_ID"], prompt_callback=approve, timeout=60)
+    token = credential.get_token(SCOPE).token
+    assert prompts and prompts[0][0] == "https://login.microsoftonline.com/devicelogin"
+    assert data_plane_accepts(lines, token)
 
 
-def test_workload_identity_with_the_federated_token_file(azq_bin, tmp_path):
+def test_workload_identity_with_the_federated_token_file(tls, tmp_path):
+    lines = tls
     from azure.core.exceptions import ClientAuthenticationError
     from azure.identity import WorkloadIdentityCredential
 
-    proc, lines = start(azq_bin, "--tls")
-    saved = {k: os.environ.get(k) for k in ("HTTPS_PROXY", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")}
-    os.environ.update(HTTPS_PROXY=lines["HTTPS_PROXY"], REQUESTS_CA_BUNDLE=lines["SSL_CERT_FILE"], SSL_CERT_FILE=lines["SSL_CERT_FILE"])
-    try:
-        credential = WorkloadIdentityCredential(tenant_id=lines["AZURE_TENANT_ID"], client_id=lines["AZURE_CLIENT_ID"],
-                                                token_file_path=lines["AZURE_FEDERATED_TOKEN_FILE"])
-        assert data_plane_accepts(lines, credential.get_token(SCOPE).token)
-        forged = tmp_path / "forged"
-        text = open(lines["AZURE_FEDERATED_TOKEN_FILE"]).read()
-        forged.write_text(text[:-4] + ("AAAA" if not text.endswith("AAAA") else "BBBB"))
-        with pytest.raises(ClientAuthenticationError):
-            WorkloadIdentityCredential(tenant_id=lines["AZURE_TENANT_ID"], client_id=lines["AZURE_CLIENT_ID"], token_file_path=str(forged)).get_token(SCOPE)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        proc.terminate()
-        proc.wait()
+    credential = WorkloadIdentityCredential(tenant_id=lines["AZURE_TENANT_ID"], client_id=lines["AZURE_CLIENT_ID"],
+                                            token_file_path=lines["AZURE_FEDERATED_TOKEN_FILE"])
+    assert data_plane_accepts(lines, credential.get_token(SCOPE).token)
+    forged = tmp_path / "forged"
+    text = open(lines["AZURE_FEDERATED_TOKEN_FILE"]).read()
+    forged.write_text(text[:-4] + ("AAAA" if not text.endswith("AAAA") else "BBBB"))
+    with pytest.raises(ClientAuthenticationError):
+        WorkloadIdentityCredential(tenant_id=lines["AZURE_TENANT_ID"], client_id=lines["AZURE_CLIENT_ID"], token_file_path=str(forged)).get_token(SCOPE)
 
 
-def test_storage_connection_string_signs_with_shared_key(azq_bin):
+def test_storage_connection_string_signs_with_shared_key(tls):
+    lines = tls
     from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
     from azure.storage.blob import BlobServiceClient
 
-    proc, lines = start(azq_bin, "--tls")
-    saved = {k: os.environ.get(k) for k in ("HTTPS_PROXY", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")}
-    os.environ.update(HTTPS_PROXY=lines["HTTPS_PROXY"], REQUESTS_CA_BUNDLE=lines["SSL_CERT_FILE"], SSL_CERT_FILE=lines["SSL_CERT_FILE"])
-    try:
-        conn = lines["AZURE_STORAGE_CONNECTION_STRING"]
-        service = BlobServiceClient.from_connection_string(conn)
-        container = service.get_container_client("results")
-        container.create_container()
-        container.upload_blob("data.json", b'{"ok": true}', overwrite=True)
-        assert container.download_blob("data.json").readall() == b'{"ok": true}'
-        wrong = conn.replace(conn.split("AccountKey=")[1].split(";")[0], "d3JvbmcgYWNjb3VudCBrZXkgZm9yIHRoZSBlbXVsYXRvcg==")
-        with pytest.raises((ClientAuthenticationError, HttpResponseError)) as err:
-            BlobServiceClient.from_connection_string(wrong).get_container_client("results").download_blob("data.json").readall()
-        assert err.value.status_code == 403
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        proc.terminate()
-        proc.wait()
+    conn = lines["AZURE_STORAGE_CONNECTION_STRING"]
+    service = BlobServiceClient.from_connection_string(conn)
+    container = service.get_container_client("results")
+    container.create_container()
+    container.upload_blob("data.json", b'{"ok": true}', overwrite=True)
+    assert container.download_blob("data.json").readall() == b'{"ok": true}'
+    wrong = conn.replace(conn.split("AccountKey=")[1].split(";")[0], "d3JvbmcgYWNjb3VudCBrZXkgZm9yIHRoZSBlbXVsYXRvcg==")
+    with pytest.raises((ClientAuthenticationError, HttpResponseError)) as err:
+        BlobServiceClient.from_connection_string(wrong).get_container_client("results").download_blob("data.json").readall()
+    assert err.value.status_code == 403

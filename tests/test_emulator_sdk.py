@@ -12,6 +12,8 @@ import uuid
 
 import pytest
 
+from emulator_helpers import through_proxy
+
 SECRET = "sp-" + uuid.uuid4().hex
 
 
@@ -31,16 +33,8 @@ def emulator(azq_bin):
             key, _, value = line.partition("=")
             lines[key] = value
     assert len(lines) == 6, f"emulator did not start: {lines} {proc.stderr.read() if proc.poll() is not None else ''}"
-    saved = {k: os.environ.get(k) for k in ("HTTPS_PROXY", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "NO_PROXY", "no_proxy")}
-    os.environ.update(HTTPS_PROXY=lines["HTTPS_PROXY"], REQUESTS_CA_BUNDLE=lines["SSL_CERT_FILE"], SSL_CERT_FILE=lines["SSL_CERT_FILE"])
-    os.environ.pop("NO_PROXY", None)
-    os.environ.pop("no_proxy", None)
-    yield lines
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with through_proxy(lines):
+        yield lines
     proc.terminate()
     proc.wait(timeout=10)
 

@@ -832,23 +832,28 @@ fn dataplane(
     }
 }
 
-fn create_job(em: &Arc<Emulator>, id: &str, body: &[u8], caller: &Caller) -> Reply {
+/// The id and body of a new job or session (`kind`), checked: a GUID and a JSON object.
+fn new_item(id: &str, body: &[u8], kind: &str) -> Result<crate::store::Item, Reply> {
     if !is_guid(id) {
-        return error(
+        return Err(error(
             StatusCode::BAD_REQUEST,
-            "InvalidJobId",
-            "the job id must be a GUID",
-        );
+            &format!("Invalid{kind}Id"),
+            &format!("the {} id must be a GUID", kind.to_lowercase()),
+        ));
     }
-    let body = match parse_json(body) {
-        Ok(Value::Object(m)) => m,
-        Ok(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "InvalidJobDefinition",
-                "the job must be a JSON object",
-            );
-        }
+    match parse_json(body)? {
+        Value::Object(m) => Ok(m),
+        _ => Err(error(
+            StatusCode::BAD_REQUEST,
+            &format!("Invalid{kind}Definition"),
+            &format!("the {} must be a JSON object", kind.to_lowercase()),
+        )),
+    }
+}
+
+fn create_job(em: &Arc<Emulator>, id: &str, body: &[u8], caller: &Caller) -> Reply {
+    let body = match new_item(id, body, "Job") {
+        Ok(b) => b,
         Err(r) => return r,
     };
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
@@ -1171,22 +1176,8 @@ fn params_shots(job: &crate::store::Item) -> Value {
 }
 
 fn open_session(em: &Emulator, id: &str, body: &[u8], caller: &Caller) -> Reply {
-    if !is_guid(id) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "InvalidSessionId",
-            "the session id must be a GUID",
-        );
-    }
-    let body = match parse_json(body) {
-        Ok(Value::Object(m)) => m,
-        Ok(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "InvalidSessionDefinition",
-                "the session must be a JSON object",
-            );
-        }
+    let body = match new_item(id, body, "Session") {
+        Ok(b) => b,
         Err(r) => return r,
     };
     let Some(target_id) = body.get("target").and_then(Value::as_str) else {
