@@ -91,6 +91,12 @@ fn mul(a: &M2, b: &M2) -> M2 {
     r
 }
 
+/// `i` with a 0 bit inserted at position `bit` (higher bits move up one): counting over the
+/// other bits visits each amplitude pair or quad once.
+fn insert_zero(i: usize, bit: usize) -> usize {
+    ((i >> bit) << (bit + 1)) | (i & ((1 << bit) - 1))
+}
+
 /// A dense state of `n` qubits; qubit `k` is bit `k` of the basis index (little-endian).
 #[derive(Clone)]
 pub struct State {
@@ -143,7 +149,7 @@ impl State {
         for k in 0..count {
             let mut i = k;
             for &f in &fixed {
-                i = ((i >> f) << (f + 1)) | (i & ((1 << f) - 1));
+                i = insert_zero(i, f);
             }
             let i0 = i | ctrl;
             let i1 = i0 | (1 << t);
@@ -162,9 +168,7 @@ impl State {
         let (lo, hi) = (a.min(b), a.max(b));
         let quarter = self.amps.len() >> 2;
         for k in 0..quarter {
-            let mut i = k;
-            i = ((i >> lo) << (lo + 1)) | (i & ((1 << lo) - 1));
-            i = ((i >> hi) << (hi + 1)) | (i & ((1 << hi) - 1));
+            let i = insert_zero(insert_zero(k, lo), hi);
             if i & ctrl != ctrl {
                 continue;
             }
@@ -180,9 +184,7 @@ impl State {
         let (lo, hi) = (a.min(b), a.max(b));
         let quarter = self.amps.len() >> 2;
         for k in 0..quarter {
-            let mut i = k;
-            i = ((i >> lo) << (lo + 1)) | (i & ((1 << lo) - 1));
-            i = ((i >> hi) << (hi + 1)) | (i & ((1 << hi) - 1));
+            let i = insert_zero(insert_zero(k, lo), hi);
             if i & ctrl == ctrl {
                 self.amps.swap(i | (1 << lo), i | (1 << hi));
             }

@@ -74,7 +74,7 @@ pub async fn handle(State(em): State<Arc<Emulator>>, request: Request) -> Reply 
             if let Some(faults::Effect::Latency(d)) = other {
                 tokio::time::sleep(d).await;
             }
-            serve_request(em.clone(), request).await
+            serve_request(em.clone(), request, &path, &query).await
         }
     };
     em.log.lock().expect("log lock").record(
@@ -88,7 +88,13 @@ pub async fn handle(State(em): State<Arc<Emulator>>, request: Request) -> Reply 
     reply
 }
 
-async fn serve_request(em: Arc<Emulator>, request: Request) -> Reply {
+/// Answers a request whose path and query `handle` has already read.
+async fn serve_request(
+    em: Arc<Emulator>,
+    request: Request,
+    path: &str,
+    query: &[(String, String)],
+) -> Reply {
     let (parts, body) = request.into_parts();
     let Ok(body) = to_bytes(body, MAX_BODY).await else {
         return error(
@@ -97,16 +103,6 @@ async fn serve_request(em: Arc<Emulator>, request: Request) -> Reply {
             "the request body is larger than 64 MiB",
         );
     };
-    let query: Vec<(String, String)> = parts
-        .uri
-        .query()
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect()
-        })
-        .unwrap_or_default();
-    let path = parts.uri.path().to_owned();
     let host = parts
         .headers
         .get("host")
@@ -125,7 +121,7 @@ async fn serve_request(em: Arc<Emulator>, request: Request) -> Reply {
                 &em,
                 &parts.method,
                 &segs,
-                &query,
+                query,
                 &parts.headers,
                 body.to_vec(),
             )
@@ -133,8 +129,8 @@ async fn serve_request(em: Arc<Emulator>, request: Request) -> Reply {
         None => route(
             &em,
             &parts.method,
-            &path,
-            &query,
+            path,
+            query,
             &parts.headers,
             body.to_vec(),
         ),
