@@ -480,6 +480,8 @@ fn other_formats_reject_bad_input_clearly() {
             "InvalidProgram",
         ),
         ("nothing here", "InvalidProgram"),
+        // Found by the fuzzer: a `)` before the call's `(`.
+        ("define void @main() {\n  call @f) x (\n}", "InvalidProgram"),
     ] {
         assert_eq!(qir::read(text).unwrap_err().name(), name, "{text}");
     }

@@ -311,7 +311,8 @@ pub fn read(text: &str) -> Result<QirProgram, ProgramError> {
             .ok_or_else(|| err(line_no, "a call without arguments".into()))?;
         let close = call
             .rfind(')')
-            .ok_or_else(|| err(line_no, "a call without `)`".into()))?;
+            .filter(|&close| close > open)
+            .ok_or_else(|| err(line_no, "a call without `)` after its arguments".into()))?;
         let name = &call[..open];
         let args = split_args(&call[open + 1..close]);
         let qubit = |a: &str| -> Result<usize, ProgramError> {
