@@ -1,0 +1,346 @@
+//! Signing in: the credential kinds `credential=` names, the token-source trait they share,
+//! the default chain, and a per-scope memory of access tokens (refreshed five minutes before
+//! they expire). Access tokens never leave memory; only device-code logins are cached on disk.
+
+mod cache;
+mod devicecode;
+mod identity;
+mod tokenfile;
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+
+pub use cache::{TokenCache, cache_path};
+pub use devicecode::DEVICE_CODE_CLIENT_ID;
+
+use crate::endpoints::Endpoints;
+use crate::env::Env;
+use crate::error::ClientError;
+use crate::http::Http;
+use crate::secret::Secret;
+
+/// What `credential=` can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    Default,
+    Environment,
+    ManagedIdentity,
+    WorkloadIdentity,
+    Cli,
+    DeviceCode,
+    TokenFile,
+    ApiKey,
+}
+
+impl CredentialKind {
+    pub const ALL: [CredentialKind; 8] = [
+        CredentialKind::Default,
+        CredentialKind::Environment,
+        CredentialKind::ManagedIdentity,
+        CredentialKind::WorkloadIdentity,
+        CredentialKind::Cli,
+        CredentialKind::DeviceCode,
+        CredentialKind::TokenFile,
+        CredentialKind::ApiKey,
+    ];
+
+    /// The name as `credential=` takes it (any case).
+    pub fn name(self) -> &'static str {
+        match self {
+            CredentialKind::Default => "Default",
+            CredentialKind::Environment => "Environment",
+            CredentialKind::ManagedIdentity => "ManagedIdentity",
+            CredentialKind::WorkloadIdentity => "WorkloadIdentity",
+            CredentialKind::Cli => "CLI",
+            CredentialKind::DeviceCode => "DeviceCode",
+            CredentialKind::TokenFile => "TokenFile",
+            CredentialKind::ApiKey => "ApiKey",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<CredentialKind> {
+        let t = text.trim();
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(t))
+            .or_else(|| {
+                t.eq_ignore_ascii_case("AzureCli")
+                    .then_some(CredentialKind::Cli)
+            })
+    }
+
+    /// How messages name the credential.
+    pub fn label(self) -> &'static str {
+        match self {
+            CredentialKind::Default => "the default credential chain",
+            CredentialKind::Environment => {
+                "the service principal in AZURE_CLIENT_ID/AZURE_CLIENT_SECRET"
+            }
+            CredentialKind::ManagedIdentity => "the managed identity",
+            CredentialKind::WorkloadIdentity => "workload identity (AZURE_FEDERATED_TOKEN_FILE)",
+            CredentialKind::Cli => "the Azure CLI login",
+            CredentialKind::DeviceCode => "the device-code login",
+            CredentialKind::TokenFile => "the token file (AZURE_QUANTUM_TOKEN_FILE)",
+            CredentialKind::ApiKey => "the workspace API key",
+        }
+    }
+}
+
+/// A token and when it stops working.
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    pub token: Secret,
+    pub expires_at: SystemTime,
+}
+
+impl AccessToken {
+    fn fresh(&self) -> bool {
+        self.expires_at
+            .duration_since(SystemTime::now())
+            .is_ok_and(|left| left > Duration::from_secs(300))
+    }
+}
+
+/// How a sign-in talks to the person at the notebook.
+pub trait Prompt: Send {
+    /// A device-code sign-in is waiting: open `uri`, enter `code`.
+    fn device_code(&mut self, uri: &str, code: &str, expires_in: Duration);
+    /// The sign-in finished as `account`.
+    fn signed_in(&mut self, account: &str);
+}
+
+/// A prompt that shows nothing (for callers with no person to ask).
+pub struct NoPrompt;
+
+impl Prompt for NoPrompt {
+    fn device_code(&mut self, _: &str, _: &str, _: Duration) {}
+    fn signed_in(&mut self, _: &str) {}
+}
+
+/// One way of getting tokens.
+#[async_trait]
+pub(crate) trait TokenSource: Send + Sync {
+    fn kind(&self) -> CredentialKind;
+    /// For a chain: the member that worked.
+    fn winner(&self) -> Option<CredentialKind> {
+        None
+    }
+    async fn token(&self, scope: &str, prompt: &mut dyn Prompt)
+    -> Result<AccessToken, ClientError>;
+}
+
+/// What a sign-in needs to know.
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    pub kind: CredentialKind,
+    /// `tenant=`, else discovered from the subscription.
+    pub tenant: Option<String>,
+    /// Skip the token cache and sign in anew (device code).
+    pub refresh: bool,
+    pub env: Env,
+    pub endpoints: Endpoints,
+    pub http: Http,
+}
+
+/// A ready credential: the chosen source (or chain) and the tokens it has handed out.
+pub struct Credential {
+    source: Box<dyn TokenSource>,
+    memo: tokio::sync::Mutex<HashMap<String, AccessToken>>,
+    /// The kind that produced the last token (for a chain: the member that worked).
+    used: std::sync::Mutex<CredentialKind>,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credential({})", self.kind().name())
+    }
+}
+
+impl Credential {
+    pub fn new(sign_in: SignIn) -> Result<Credential, ClientError> {
+        let kind = sign_in.kind;
+        let source: Box<dyn TokenSource> = match kind {
+            CredentialKind::Default => Box::new(Chain::new(&sign_in)),
+            CredentialKind::ApiKey => {
+                return Err(ClientError::AuthenticationFailed {
+                    credential: kind.label().into(),
+                    detail: "an API key comes with a connection string".into(),
+                    hint: "Give connectionString=… (or set AZURE_QUANTUM_CONNECTION_STRING)."
+                        .into(),
+                });
+            }
+            other => single(other, &sign_in, true)?,
+        };
+        Ok(Credential {
+            source,
+            memo: tokio::sync::Mutex::new(HashMap::new()),
+            used: std::sync::Mutex::new(kind),
+        })
+    }
+
+    /// The kind that signed in last (the chain's winner once it has one).
+    pub fn kind(&self) -> CredentialKind {
+        *self.used.lock().expect("credential lock")
+    }
+
+    /// A token for `scope`, from memory while it has five minutes left.
+    pub async fn token(&self, scope: &str, prompt: &mut dyn Prompt) -> Result<Secret, ClientError> {
+        let mut memo = self.memo.lock().await;
+        if let Some(t) = memo.get(scope).filter(|t| t.fresh()) {
+            return Ok(t.token.clone());
+        }
+        let token = self.source.token(scope, prompt).await?;
+        let kind = self.source.winner().unwrap_or(self.source.kind());
+        *self.used.lock().expect("credential lock") = kind;
+        let secret = token.token.clone();
+        memo.insert(scope.to_owned(), token);
+        Ok(secret)
+    }
+
+    /// Forgets the tokens in memory (after the service refused one).
+    pub async fn forget(&self) {
+        self.memo.lock().await.clear();
+    }
+}
+
+/// Builds one kind's source. `explicit`: the user named it (so managed identity may probe).
+fn single(
+    kind: CredentialKind,
+    s: &SignIn,
+    explicit: bool,
+) -> Result<Box<dyn TokenSource>, ClientError> {
+    let unavailable = |detail: String| ClientError::AuthenticationFailed {
+        credential: kind.label().into(),
+        detail,
+        hint: "Set it up, or choose another with credential=… (Default, Environment, \
+               ManagedIdentity, WorkloadIdentity, CLI, DeviceCode, TokenFile)."
+            .into(),
+    };
+    match kind {
+        CredentialKind::Environment => identity::environment(s).map_err(unavailable),
+        CredentialKind::WorkloadIdentity => identity::workload(s).map_err(unavailable),
+        CredentialKind::ManagedIdentity => identity::managed(s, explicit).map_err(unavailable),
+        CredentialKind::Cli => identity::cli(s).map_err(unavailable),
+        CredentialKind::DeviceCode => Ok(Box::new(devicecode::DeviceCode::new(s)?)),
+        CredentialKind::TokenFile => tokenfile::TokenFile::from_env(&s.env)
+            .map(|t| Box::new(t) as Box<dyn TokenSource>)
+            .map_err(unavailable),
+        CredentialKind::Default | CredentialKind::ApiKey => unreachable!("handled by the caller"),
+    }
+}
+
+/// A chain member: ready, or why it cannot be used here.
+type Member = Result<Box<dyn TokenSource>, String>;
+
+/// The default chain: token file (when set) → environment service principal → workload
+/// identity → managed identity (only with evidence of Azure) → Azure CLI → cached login and
+/// device code. The first member that works is kept for later tokens.
+struct Chain {
+    members: Vec<(CredentialKind, Member)>,
+    winner: std::sync::Mutex<Option<usize>>,
+}
+
+impl Chain {
+    fn new(s: &SignIn) -> Chain {
+        let mut kinds = Vec::new();
+        if s.env.get("AZURE_QUANTUM_TOKEN_FILE").is_some() {
+            kinds.push(CredentialKind::TokenFile);
+        }
+        kinds.extend([
+            CredentialKind::Environment,
+            CredentialKind::WorkloadIdentity,
+            CredentialKind::ManagedIdentity,
+            CredentialKind::Cli,
+        ]);
+        if s.refresh {
+            // `refresh` asks for a new interactive login: go straight to it.
+            kinds.clear();
+        }
+        kinds.push(CredentialKind::DeviceCode);
+        let members = kinds
+            .into_iter()
+            .map(|kind| {
+                let made = single(kind, s, false).map_err(|e| match e {
+                    ClientError::AuthenticationFailed { detail, .. } => detail,
+                    other => other.to_string(),
+                });
+                (kind, made)
+            })
+            .collect();
+        Chain {
+            members,
+            winner: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+#[async_trait]
+impl TokenSource for Chain {
+    fn kind(&self) -> CredentialKind {
+        CredentialKind::Default
+    }
+
+    fn winner(&self) -> Option<CredentialKind> {
+        self.winner
+            .lock()
+            .expect("chain lock")
+            .map(|i| self.members[i].0)
+    }
+
+    async fn token(
+        &self,
+        scope: &str,
+        prompt: &mut dyn Prompt,
+    ) -> Result<AccessToken, ClientError> {
+        let chosen = *self.winner.lock().expect("chain lock");
+        if let Some(i) = chosen
+            && let Ok(source) = &self.members[i].1
+        {
+            return source.token(scope, prompt).await;
+        }
+        let mut lines = Vec::new();
+        let mut configured_failed = false;
+        for (i, (kind, member)) in self.members.iter().enumerate() {
+            let source = match member {
+                Err(why) => {
+                    lines.push(format!("{}: {why}", kind.name()));
+                    continue;
+                }
+                Ok(s) => s,
+            };
+            if *kind == CredentialKind::DeviceCode && configured_failed {
+                lines.push(format!(
+                    "{}: not tried, because a configured credential above failed",
+                    kind.name()
+                ));
+                break;
+            }
+            match source.token(scope, prompt).await {
+                Ok(t) => {
+                    *self.winner.lock().expect("chain lock") = Some(i);
+                    return Ok(t);
+                }
+                Err(e) => {
+                    configured_failed = true;
+                    let detail = match e {
+                        ClientError::AuthenticationFailed { detail, .. } => detail,
+                        other => other.to_string(),
+                    };
+                    lines.push(format!("{}: {detail}", kind.name()));
+                }
+            }
+        }
+        Err(ClientError::AuthenticationFailed {
+            credential: CredentialKind::Default.label().into(),
+            detail: format!("no credential worked:\n  {}\n", lines.join("\n  ")),
+            hint: "Fix the one you meant to use, or name it with credential=…".into(),
+        })
+    }
+}
+
+/// Seconds since the epoch as a time (tokens carry expiry that way).
+pub(crate) fn epoch(secs: i64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64)
+}

@@ -1,0 +1,77 @@
+//! What can go wrong talking to Azure, each with a stable name and a message that says what
+//! to do. Messages never hold a secret: no token, key, connection string or request body.
+
+/// An error from sign-in, the ARM lookup or the data plane. Names are append-only.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The credential could not get a token, or the service refused the one it got (401).
+    #[error("{credential} could not sign in: {detail}. {hint}")]
+    AuthenticationFailed {
+        credential: String,
+        detail: String,
+        hint: String,
+    },
+    /// Signed in, but the identity has no role that allows this (403).
+    #[error(
+        "signed in with {credential}, but that identity may not {action}: {detail}. Ask the \
+         workspace's owner for a role on it (Contributor, or Quantum Workspace Data \
+         Contributor), or connect with another credential"
+    )]
+    AccessDenied {
+        credential: String,
+        action: String,
+        detail: String,
+    },
+    #[error("{0}")]
+    WorkspaceNotFound(String),
+    #[error(
+        "the location of workspace `{workspace}` is unknown: {detail}. Add `location=…` (for \
+         example location=westus), or `endpoint=…`"
+    )]
+    NoWorkspaceLocation { workspace: String, detail: String },
+    #[error("`{location}` is not an Azure location{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_else(|| "; write it like westus, eastus or West Europe".into()))]
+    InvalidWorkspaceLocation {
+        location: String,
+        suggestion: Option<String>,
+    },
+    /// A resource id that is not a workspace's; `at` is the byte offset of the bad part.
+    #[error("{detail}")]
+    InvalidResourceId { detail: String, at: usize },
+    #[error("the connection string {0}")]
+    InvalidConnectionString(String),
+    #[error("{0}")]
+    InvalidEndpoint(String),
+    /// The host could not be reached, or did not answer in time.
+    #[error("{host} {detail}; check the network, a proxy (HTTPS_PROXY) or the endpoint")]
+    NetworkError { host: String, detail: String },
+    /// Any other answer the service gave that azq cannot go on from.
+    #[error("{host} answered {status}{}: {message}", code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    ServiceError {
+        host: String,
+        status: u16,
+        code: Option<String>,
+        message: String,
+    },
+    #[error("the token cache {path}: {detail}")]
+    TokenCacheError { path: String, detail: String },
+}
+
+impl ClientError {
+    /// The stable name shown to users (the Jupyter `ename`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ClientError::AuthenticationFailed { .. } => "AuthenticationFailed",
+            ClientError::AccessDenied { .. } => "AccessDenied",
+            ClientError::WorkspaceNotFound(_) => "WorkspaceNotFound",
+            ClientError::NoWorkspaceLocation { .. } => "NoWorkspaceLocation",
+            ClientError::InvalidWorkspaceLocation { .. } => "InvalidWorkspaceLocation",
+            ClientError::InvalidResourceId { .. } => "InvalidResourceId",
+            ClientError::InvalidConnectionString(_) => "InvalidConnectionString",
+            ClientError::InvalidEndpoint(_) => "InvalidEndpoint",
+            ClientError::NetworkError { .. } => "NetworkError",
+            ClientError::ServiceError { .. } => "ServiceError",
+            ClientError::TokenCacheError { .. } => "TokenCacheError",
+        }
+    }
+}

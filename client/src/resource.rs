@@ -1,0 +1,288 @@
+//! Which workspace: a resource id (the leading `/` optional, segment names in any case) or
+//! its three parts, and the workspace's location, normalised ("West US" → westus) and
+//! checked against Azure's regions.
+
+use crate::error::ClientError;
+
+/// A workspace by subscription, resource group and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceRef {
+    pub subscription: String,
+    pub resource_group: String,
+    pub name: String,
+}
+
+impl WorkspaceRef {
+    /// The ARM path `/subscriptions/…/resourceGroups/…/providers/Microsoft.Quantum/workspaces/…`.
+    pub fn path(&self) -> String {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Quantum/workspaces/{}",
+            self.subscription, self.resource_group, self.name
+        )
+    }
+
+    /// Checks each part's form; `Err` names the part and what it should look like.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        check_subscription(&self.subscription).map_err(|m| ("subscription", m))?;
+        check_resource_group(&self.resource_group).map_err(|m| ("resourceGroup", m))?;
+        check_workspace_name(&self.name).map_err(|m| ("workspace", m))
+    }
+}
+
+pub fn check_subscription(s: &str) -> Result<(), String> {
+    if uuid::Uuid::try_parse(s).is_ok() && s.len() == 36 {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not a subscription id; it is a GUID like 00000000-0000-0000-0000-000000000000"
+        ))
+    }
+}
+
+pub fn check_resource_group(s: &str) -> Result<(), String> {
+    let ok = (1..=90).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '(' | ')'))
+        && !s.ends_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not a resource group name (1-90 letters, digits, `-`, `_`, `.`, `(`, `)`, not ending in `.`)"
+        ))
+    }
+}
+
+pub fn check_workspace_name(s: &str) -> Result<(), String> {
+    let ok = (2..=54).contains(&s.len())
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not a workspace name (2-54 letters, digits and `-`, starting and ending with a letter or digit)"
+        ))
+    }
+}
+
+/// Parses a workspace resource id; errors carry the byte offset of the bad segment.
+pub fn parse_resource_id(id: &str) -> Result<WorkspaceRef, ClientError> {
+    let lead = usize::from(id.starts_with('/'));
+    let body = &id[lead..];
+    let mut segs = Vec::new();
+    let mut at = lead;
+    for seg in body.split('/') {
+        segs.push((seg, at));
+        at += seg.len() + 1;
+    }
+    let err = |at: usize, detail: String| ClientError::InvalidResourceId { detail, at };
+    let bad = |at: usize, detail: String| Err(err(at, detail));
+    const SHAPE: &str = "/subscriptions/SUBSCRIPTION/resourceGroups/GROUP/providers/Microsoft.Quantum/Workspaces/NAME";
+    let expect = [
+        (0, "subscriptions"),
+        (2, "resourceGroups"),
+        (4, "providers"),
+        (5, "Microsoft.Quantum"),
+        (6, "workspaces"),
+    ];
+    for (i, word) in expect {
+        match segs.get(i) {
+            Some((seg, at)) if seg.eq_ignore_ascii_case(word) => {}
+            Some((seg, at)) => {
+                return bad(
+                    *at,
+                    format!(
+                        "expected `{word}` in the resource id, found `{seg}`; a workspace id reads {SHAPE}"
+                    ),
+                );
+            }
+            None => {
+                return bad(
+                    id.len(),
+                    format!("the resource id ends early; a workspace id reads {SHAPE}"),
+                );
+            }
+        }
+    }
+    if segs.len() > 8 {
+        let (_, at) = segs[8];
+        return bad(
+            at.saturating_sub(1),
+            format!(
+                "the resource id goes on past the workspace name; a workspace id reads {SHAPE}"
+            ),
+        );
+    }
+    let part = |i: usize| segs.get(i).map(|(s, a)| (s.to_string(), *a));
+    let (Some((subscription, sub_at)), Some((resource_group, rg_at)), Some((name, ws_at))) =
+        (part(1), part(3), part(7))
+    else {
+        return bad(
+            id.len(),
+            format!("the resource id ends early; a workspace id reads {SHAPE}"),
+        );
+    };
+    check_subscription(&subscription).map_err(|m| err(sub_at, m))?;
+    check_resource_group(&resource_group).map_err(|m| err(rg_at, m))?;
+    check_workspace_name(&name).map_err(|m| err(ws_at, m))?;
+    Ok(WorkspaceRef {
+        subscription,
+        resource_group,
+        name,
+    })
+}
+
+/// Whether a word looks like a resource id (for a bare positional argument).
+pub fn looks_like_resource_id(s: &str) -> bool {
+    let t = s.trim_start_matches('/');
+    t.len() >= "subscriptions/".len()
+        && t[.."subscriptions/".len()].eq_ignore_ascii_case("subscriptions/")
+}
+
+/// Azure's public regions (`az account list-locations`), the names a workspace can live in.
+const REGIONS: &[&str] = &[
+    "australiacentral",
+    "australiacentral2",
+    "australiaeast",
+    "australiasoutheast",
+    "austriaeast",
+    "belgiumcentral",
+    "brazilsouth",
+    "brazilsoutheast",
+    "canadacentral",
+    "canadaeast",
+    "centralindia",
+    "centralus",
+    "centraluseuap",
+    "chilecentral",
+    "eastasia",
+    "eastus",
+    "eastus2",
+    "eastus2euap",
+    "francecentral",
+    "francesouth",
+    "germanynorth",
+    "germanywestcentral",
+    "indonesiacentral",
+    "israelcentral",
+    "italynorth",
+    "japaneast",
+    "japanwest",
+    "koreacentral",
+    "koreasouth",
+    "malaysiawest",
+    "mexicocentral",
+    "newzealandnorth",
+    "northcentralus",
+    "northeurope",
+    "norwayeast",
+    "norwaywest",
+    "polandcentral",
+    "qatarcentral",
+    "southafricanorth",
+    "southafricawest",
+    "southcentralus",
+    "southindia",
+    "southeastasia",
+    "spaincentral",
+    "swedencentral",
+    "swedensouth",
+    "switzerlandnorth",
+    "switzerlandwest",
+    "uaecentral",
+    "uaenorth",
+    "uksouth",
+    "ukwest",
+    "westcentralus",
+    "westeurope",
+    "westindia",
+    "westus",
+    "westus2",
+    "westus3",
+];
+
+/// "West US" → `westus`; anything that is not an Azure region is refused, with the nearest
+/// region as a suggestion.
+pub fn normalize_location(location: &str) -> Result<String, ClientError> {
+    let normal: String = location
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect();
+    if REGIONS.contains(&normal.as_str()) {
+        return Ok(normal);
+    }
+    let suggestion = REGIONS
+        .iter()
+        .map(|r| (strsim::jaro_winkler(&normal, r), *r))
+        .filter(|(score, _)| *score >= 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, r)| r.to_owned());
+    Err(ClientError::InvalidWorkspaceLocation {
+        location: location.to_owned(),
+        suggestion,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "/subscriptions/f846b2bd-d0e2-4a1d-8141-4c6944a9d387/resourceGroups/RG/providers/Microsoft.Quantum/Workspaces/ws1";
+
+    #[test]
+    fn resource_ids_parse_in_any_case_with_or_without_the_slash() {
+        let w = parse_resource_id(ID).unwrap();
+        assert_eq!((w.resource_group.as_str(), w.name.as_str()), ("RG", "ws1"));
+        assert_eq!(parse_resource_id(&ID[1..]).unwrap(), w);
+        assert_eq!(
+            parse_resource_id(&ID.to_uppercase().replace("WS1", "ws1").replace(
+                "F846B2BD-D0E2-4A1D-8141-4C6944A9D387",
+                "f846b2bd-d0e2-4a1d-8141-4c6944a9d387"
+            ))
+            .unwrap()
+            .name,
+            "ws1"
+        );
+        assert!(looks_like_resource_id(ID) && looks_like_resource_id(&ID[1..]));
+    }
+
+    #[test]
+    fn bad_resource_ids_point_at_the_bad_part() {
+        let at = |id: &str| match parse_resource_id(id) {
+            Err(ClientError::InvalidResourceId { at, .. }) => at,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            at("/subscriptions/nope/resourceGroups/r/providers/Microsoft.Quantum/workspaces/w"),
+            15
+        );
+        assert_eq!(
+            at("/subscriptions/f846b2bd-d0e2-4a1d-8141-4c6944a9d387/groups/r"),
+            52
+        );
+        assert_eq!(
+            at("/subscriptions/f846b2bd-d0e2-4a1d-8141-4c6944a9d387"),
+            51
+        );
+        assert!(matches!(
+            parse_resource_id(&format!("{ID}/jobs")),
+            Err(ClientError::InvalidResourceId { .. })
+        ));
+    }
+
+    #[test]
+    fn locations_are_normalised_and_checked() {
+        assert_eq!(normalize_location("West US").unwrap(), "westus");
+        assert_eq!(normalize_location("eastus2").unwrap(), "eastus2");
+        match normalize_location("westu") {
+            Err(ClientError::InvalidWorkspaceLocation { suggestion, .. }) => {
+                assert_eq!(suggestion.as_deref(), Some("westus"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(normalize_location("mars").is_err());
+    }
+}

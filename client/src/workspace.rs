@@ -1,0 +1,299 @@
+//! A connected workspace: how it was reached (API key or a credential), where its data plane
+//! is, and the calls on it. `connect` does the whole connection: sign-in, the ARM lookup when
+//! the location is not given, and a first call that proves the credential works.
+
+use std::sync::Arc;
+
+use url::Url;
+
+use crate::arm;
+use crate::connstr::{ConnectionString, location_of_endpoint};
+use crate::credential::{Credential, CredentialKind, Prompt, SignIn};
+use crate::endpoints::{ARM_SCOPE, Endpoints, QUANTUM_SCOPE};
+use crate::error::ClientError;
+use crate::http::{Http, Request, host_of};
+use crate::models::{Page, ProviderStatus};
+use crate::resource::{WorkspaceRef, normalize_location};
+use crate::secret::Secret;
+
+/// The data-plane api-version azq speaks (what the official SDK sends).
+pub const API_VERSION: &str = "2026-01-15-preview";
+/// At most this many pages are followed in one listing (a loop guard).
+const MAX_PAGES: usize = 1000;
+
+/// How requests are signed.
+#[derive(Clone)]
+pub enum Auth {
+    ApiKey(Secret),
+    Credential(Arc<Credential>),
+}
+
+/// Where to connect.
+#[derive(Debug, Clone)]
+pub enum Target {
+    ConnectionString(ConnectionString),
+    Workspace {
+        workspace: WorkspaceRef,
+        /// Normalised already.
+        location: Option<String>,
+        endpoint: Option<Url>,
+    },
+}
+
+#[derive(Clone)]
+pub struct Workspace {
+    pub workspace: WorkspaceRef,
+    pub location: Option<String>,
+    /// The data plane's base URL (ends in `/`).
+    pub endpoint: Url,
+    auth: Auth,
+    http: Http,
+}
+
+impl std::fmt::Debug for Workspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workspace")
+            .field("workspace", &self.workspace)
+            .field("location", &self.location)
+            .field("endpoint", &self.endpoint.as_str())
+            .field("credential", &self.credential_kind())
+            .finish()
+    }
+}
+
+impl Workspace {
+    /// Connects: signs in (with `sign_in` unless the target carries an API key), finds the
+    /// endpoint, and lists provider status once, which is returned with the workspace.
+    pub async fn connect(
+        target: Target,
+        sign_in: SignIn,
+        prompt: &mut dyn Prompt,
+    ) -> Result<(Workspace, Vec<ProviderStatus>), ClientError> {
+        let http = sign_in.http.clone();
+        let endpoints: Endpoints = sign_in.endpoints.clone();
+        let ws = match target {
+            Target::ConnectionString(cs) => Workspace {
+                location: cs.location(),
+                workspace: cs.workspace,
+                endpoint: base(cs.endpoint),
+                auth: Auth::ApiKey(cs.api_key),
+                http,
+            },
+            Target::Workspace {
+                workspace,
+                location,
+                endpoint,
+            } => {
+                let mut sign_in = sign_in;
+                if sign_in.tenant.is_none()
+                    && matches!(
+                        sign_in.kind,
+                        CredentialKind::Default | CredentialKind::DeviceCode
+                    )
+                {
+                    sign_in.tenant =
+                        arm::discover_tenant(&http, &endpoints, &workspace.subscription).await;
+                }
+                let credential = Arc::new(Credential::new(sign_in)?);
+                let (location, endpoint) = match (location, endpoint) {
+                    (location, Some(endpoint)) => (
+                        location.or_else(|| location_of_endpoint(&endpoint)),
+                        endpoint,
+                    ),
+                    (Some(location), None) => {
+                        let url = format!("https://{location}.quantum.azure.com/");
+                        (
+                            Some(location),
+                            Url::parse(&url).expect("regions are host-safe"),
+                        )
+                    }
+                    (None, None) => {
+                        let token = credential.token(ARM_SCOPE, prompt).await?;
+                        let label = credential.kind().label();
+                        let found =
+                            arm::lookup(&http, &endpoints, token, &workspace, label).await?;
+                        let location = normalize_location(&found.location).unwrap_or_else(|_| {
+                            found.location.to_ascii_lowercase().replace(' ', "")
+                        });
+                        let endpoint = match found.endpoint {
+                            Some(e) => e,
+                            None => Url::parse(&format!("https://{location}.quantum.azure.com/"))
+                                .map_err(|_| ClientError::NoWorkspaceLocation {
+                                workspace: workspace.name.clone(),
+                                detail: format!(
+                                    "ARM gave the location `{location}`, which is not a host name"
+                                ),
+                            })?,
+                        };
+                        (Some(location), endpoint)
+                    }
+                };
+                Workspace {
+                    workspace,
+                    location,
+                    endpoint: base(endpoint),
+                    auth: Auth::Credential(credential),
+                    http,
+                }
+            }
+        };
+        let providers = ws.provider_status(prompt).await?;
+        Ok((ws, providers))
+    }
+
+    /// The kind of credential that signed in (for a chain, the member that worked).
+    pub fn credential_kind(&self) -> CredentialKind {
+        match &self.auth {
+            Auth::ApiKey(_) => CredentialKind::ApiKey,
+            Auth::Credential(c) => c.kind(),
+        }
+    }
+
+    /// The URL of `path` under the workspace, with the api-version.
+    pub fn url(&self, path: &str) -> Url {
+        let mut url = self
+            .endpoint
+            .join(&format!(
+                "{}/{path}",
+                self.workspace.path().trim_start_matches('/')
+            ))
+            .expect("workspace paths are URL-safe");
+        url.query_pairs_mut()
+            .append_pair("api-version", API_VERSION);
+        url
+    }
+
+    /// Signs a request for the data plane.
+    async fn sign(&self, req: Request, prompt: &mut dyn Prompt) -> Result<Request, ClientError> {
+        Ok(match &self.auth {
+            Auth::ApiKey(key) => req.secret("x-ms-quantum-api-key", key.clone()),
+            Auth::Credential(c) => {
+                let token = c.token(QUANTUM_SCOPE, prompt).await?;
+                req.secret(
+                    "authorization",
+                    Secret::new(format!("Bearer {}", token.expose())),
+                )
+            }
+        })
+    }
+
+    /// Sends a signed request; maps 401/403/404 to errors that say what to do.
+    pub async fn call(
+        &self,
+        req: Request,
+        prompt: &mut dyn Prompt,
+        what: &str,
+    ) -> Result<crate::http::Response, ClientError> {
+        let req = self.sign(req, prompt).await?;
+        let resp = self.http.send(req).await?;
+        match resp.status {
+            401 => {
+                let (credential, hint) = match &self.auth {
+                    Auth::ApiKey(_) => (
+                        CredentialKind::ApiKey.label(),
+                        "Copy the connection string again from the workspace's Keys page (keys can be regenerated), or sign in with credential=…",
+                    ),
+                    Auth::Credential(c) => {
+                        c.forget().await;
+                        (
+                            c.kind().label(),
+                            "Run %azure.connect again with `refresh` to sign in anew, or use another credential=…",
+                        )
+                    }
+                };
+                Err(ClientError::AuthenticationFailed {
+                    credential: credential.into(),
+                    detail: format!("{} refused it (401)", resp.host),
+                    hint: hint.into(),
+                })
+            }
+            403 => {
+                let (_, message) = resp.error_parts();
+                Err(ClientError::AccessDenied {
+                    credential: self.credential_kind().label().into(),
+                    action: what.into(),
+                    detail: if message.is_empty() {
+                        "403 Forbidden".into()
+                    } else {
+                        message
+                    },
+                })
+            }
+            404 if resp.error_parts().0.as_deref().is_none_or(|c| {
+                c.contains("Workspace") || c == "ResourceNotFound" || c == "NotFound"
+            }) =>
+            {
+                Err(ClientError::WorkspaceNotFound(format!(
+                    "{} has no workspace {} in resource group {} of subscription {}; check the subscription, resourceGroup, workspace and location (or endpoint)",
+                    resp.host,
+                    self.workspace.name,
+                    self.workspace.resource_group,
+                    self.workspace.subscription
+                )))
+            }
+            _ => Ok(resp),
+        }
+    }
+
+    /// Every provider and its targets, following `nextLink`s on the same host.
+    pub async fn provider_status(
+        &self,
+        prompt: &mut dyn Prompt,
+    ) -> Result<Vec<ProviderStatus>, ClientError> {
+        let mut url = self.url("providerStatus");
+        let mut all = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let resp = self
+                .call(
+                    Request::get(url.clone()),
+                    prompt,
+                    "list the workspace's targets",
+                )
+                .await?;
+            if !resp.is_success() {
+                return Err(resp.into_error());
+            }
+            let page: Page<ProviderStatus> = resp.json()?;
+            all.extend(page.value);
+            match page.next_link.filter(|l| !l.is_empty()) {
+                None => return Ok(all),
+                Some(next) => {
+                    let next = url.join(&next).map_err(|_| ClientError::ServiceError {
+                        host: host_of(&url),
+                        status: 200,
+                        code: None,
+                        message: "its nextLink is not a URL".into(),
+                    })?;
+                    if host_of(&next) != host_of(&self.endpoint) {
+                        return Err(ClientError::ServiceError {
+                            host: host_of(&url),
+                            status: 200,
+                            code: None,
+                            message: format!(
+                                "its nextLink points to another host ({}); azq does not send credentials there",
+                                host_of(&next)
+                            ),
+                        });
+                    }
+                    url = next;
+                }
+            }
+        }
+        Err(ClientError::ServiceError {
+            host: host_of(&url),
+            status: 200,
+            code: None,
+            message: format!("the listing did not end after {MAX_PAGES} pages"),
+        })
+    }
+}
+
+/// A base URL ends in `/` so that joins keep its path.
+fn base(mut url: Url) -> Url {
+    if !url.path().ends_with('/') {
+        let p = format!("{}/", url.path());
+        url.set_path(&p);
+    }
+    url.set_query(None);
+    url
+}
