@@ -12,8 +12,16 @@ use crate::spec::{MagicSpec, ParamKind};
 #[derive(Debug, Default)]
 pub struct Bound {
     flags: Vec<&'static str>,
-    named: Vec<(&'static str, String, Range<usize>)>,
+    /// Name, value, the whole argument's span, the value's span.
+    named: Vec<(&'static str, String, Range<usize>, Range<usize>)>,
     positional: Vec<(String, Range<usize>)>,
+    word_spans: Vec<(&'static str, Range<usize>)>,
+}
+
+fn word_param<'a>(spec: &'a MagicSpec, word: &str) -> Option<&'a crate::spec::Param> {
+    spec.params
+        .iter()
+        .find(|p| p.kind == ParamKind::Word && p.name.eq_ignore_ascii_case(word))
 }
 
 impl Bound {
@@ -57,7 +65,28 @@ impl Bound {
                     }
                     bound.flags.push(p.name);
                 }
-                ArgKind::Named { key, value, .. } => {
+                ArgKind::Named {
+                    key,
+                    value,
+                    value_span,
+                } => {
+                    if let Some(p) = word_param(spec, &key) {
+                        match value.to_ascii_lowercase().as_str() {
+                            "true" => bound.set_word(spec, p.name, arg.span.clone())?,
+                            "false" => {}
+                            _ => {
+                                return Err(MagicError::InvalidArgument {
+                                    magic: spec.name.to_owned(),
+                                    message: format!(
+                                        "`{}` takes no value: write it alone (or `\"{}\": true`)",
+                                        p.name, p.name
+                                    ),
+                                    span: Some(arg.span),
+                                });
+                            }
+                        }
+                        continue;
+                    }
                     let found = spec
                         .params
                         .iter()
@@ -75,12 +104,16 @@ impl Bound {
                             span: arg.span,
                         });
                     };
-                    if bound.named.iter().any(|(n, _, _)| *n == p.name) {
+                    if bound.named.iter().any(|(n, ..)| *n == p.name) {
                         return Err(repeated(spec, p.name, arg.span));
                     }
-                    bound.named.push((p.name, value, arg.span));
+                    bound.named.push((p.name, value, arg.span, value_span));
                 }
                 ArgKind::Positional(value) => {
+                    if let Some(p) = word_param(spec, &value) {
+                        bound.set_word(spec, p.name, arg.span)?;
+                        continue;
+                    }
                     if bound.positional.len() == positional_slots {
                         return Err(MagicError::InvalidArgument {
                             magic: spec.name.to_owned(),
@@ -105,8 +138,43 @@ impl Bound {
     pub fn named(&self, name: &str) -> Option<(&str, Range<usize>)> {
         self.named
             .iter()
-            .find(|(n, _, _)| *n == name)
-            .map(|(_, v, s)| (v.as_str(), s.clone()))
+            .find(|(n, ..)| *n == name)
+            .map(|(_, v, s, _)| (v.as_str(), s.clone()))
+    }
+
+    /// Where a named argument's value is written (inside its quotes, if any).
+    pub fn value_span(&self, name: &str) -> Option<Range<usize>> {
+        self.named
+            .iter()
+            .find(|(n, ..)| *n == name)
+            .map(|(.., s)| s.clone())
+    }
+
+    /// Every named argument given, in order: name and whole span.
+    pub fn named_spans(&self) -> impl Iterator<Item = (&'static str, Range<usize>)> + '_ {
+        self.named.iter().map(|(n, _, s, _)| (*n, s.clone()))
+    }
+
+    fn set_word(
+        &mut self,
+        spec: &MagicSpec,
+        name: &'static str,
+        span: Range<usize>,
+    ) -> Result<(), MagicError> {
+        if self.flags.contains(&name) {
+            return Err(repeated(spec, name, span));
+        }
+        self.flags.push(name);
+        self.word_spans.push((name, span));
+        Ok(())
+    }
+
+    /// Where a bare word was written.
+    pub fn word_span(&self, name: &str) -> Option<Range<usize>> {
+        self.word_spans
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| s.clone())
     }
 
     pub fn positional(&self, index: usize) -> Option<(&str, Range<usize>)> {

@@ -111,6 +111,14 @@ pub fn complete(code: &str, cursor: usize) -> Completion {
                         matches.push(c);
                     }
                 }
+                ParamKind::Word
+                    if !word.is_empty()
+                        && p.name
+                            .to_ascii_lowercase()
+                            .starts_with(&word.to_ascii_lowercase()) =>
+                {
+                    matches.push(p.name.to_owned());
+                }
                 ParamKind::Named
                     if !word.starts_with('-')
                         && p.name

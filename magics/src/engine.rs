@@ -23,6 +23,7 @@ pub struct CellOptions {
 #[derive(Debug, Default)]
 pub struct Engine {
     vars: Vars,
+    azure: crate::azure::AzureSession,
 }
 
 impl Engine {
@@ -61,6 +62,7 @@ impl Engine {
                         cancel,
                         allow_stdin: options.allow_stdin,
                         vars: &mut self.vars,
+                        azure: &mut self.azure,
                     };
                     let run = AssertUnwindSafe(run_call(&mut ctx, &call)).catch_unwind();
                     tokio::select! {

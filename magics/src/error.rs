@@ -59,6 +59,24 @@ pub enum MagicError {
     RustCellsUnavailable { span: Range<usize> },
     #[error("internal error: {message}")]
     Internal { message: String },
+    #[error(
+        "not connected to any Azure Quantum workspace; connect with `%azure.connect resourceId=…`, \
+         `%azure.connect connectionString=…`, or try `%azure.connect emulator`"
+    )]
+    NotConnected,
+    #[error("`%{magic}`: {message}")]
+    ConflictingArguments {
+        magic: String,
+        message: String,
+        span: Range<usize>,
+    },
+    /// An error from Azure (or about reaching it), under the client's stable name.
+    #[error("{message}")]
+    Azure {
+        name: &'static str,
+        message: String,
+        span: Option<Range<usize>>,
+    },
 }
 
 fn suggest(suggestion: Option<&str>) -> String {
@@ -86,6 +104,9 @@ impl MagicError {
             MagicError::Interrupted => "Interrupted",
             MagicError::RustCellsUnavailable { .. } => "RustCellsUnavailable",
             MagicError::Internal { .. } => "InternalError",
+            MagicError::NotConnected => "NotConnected",
+            MagicError::ConflictingArguments { .. } => "ConflictingArguments",
+            MagicError::Azure { name, .. } => name,
         }
     }
 
@@ -98,8 +119,11 @@ impl MagicError {
             | MagicError::NotACellMagic { span, .. }
             | MagicError::NotALineMagic { span, .. }
             | MagicError::MisplacedCellMagic { span, .. }
-            | MagicError::RustCellsUnavailable { span } => Some(span.clone()),
-            MagicError::InvalidArgument { span, .. } => span.clone(),
+            | MagicError::RustCellsUnavailable { span }
+            | MagicError::ConflictingArguments { span, .. } => Some(span.clone()),
+            MagicError::InvalidArgument { span, .. } | MagicError::Azure { span, .. } => {
+                span.clone()
+            }
             _ => None,
         }
     }

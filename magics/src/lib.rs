@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod assist;
+mod azure;
 mod builtin;
 pub mod bundle;
 pub mod cell;

@@ -18,6 +18,8 @@ pub struct Ctx<'a> {
     pub allow_stdin: bool,
     /// The session's environment variables.
     pub vars: &'a mut Vars,
+    /// The session's Azure connection.
+    pub azure: &'a mut crate::azure::AzureSession,
 }
 
 /// One magic: its declaration and what it does.

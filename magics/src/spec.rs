@@ -13,6 +13,9 @@ pub enum ParamKind {
     Named,
     /// A value by position.
     Positional,
+    /// A bare word that switches something on (`refresh`), as IQ# wrote flags; also
+    /// `"refresh": true` in the JSON form.
+    Word,
 }
 
 #[derive(Debug)]
@@ -112,6 +115,6 @@ pub fn param_shape(p: &Param) -> String {
         ParamKind::Flag { short: Some(c) } => format!("-{c}, --{}", p.name),
         ParamKind::Flag { short: None } => format!("--{}", p.name),
         ParamKind::Named => format!("{}=…", p.name),
-        ParamKind::Positional => p.name.to_owned(),
+        ParamKind::Positional | ParamKind::Word => p.name.to_owned(),
     }
 }

@@ -21,4 +21,5 @@ pub static ALL: &[&dyn Magic] = &[
     &bash::Bash,
     &html::Html,
     &markdown::Markdown,
+    &crate::azure::Connect,
 ];

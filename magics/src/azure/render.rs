@@ -1,0 +1,187 @@
+//! How Azure things look in a notebook: the connection line, the target table grouped by
+//! provider (availability as a badge in HTML), and the device-code sign-in prompt.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::session::Connection;
+use crate::bundle::{Bundle, escape_html};
+
+/// "Connected to Azure Quantum workspace … in location …." and where, for emulators.
+pub fn status_line(c: &Connection) -> String {
+    let ws = &c.workspace;
+    let place = match &ws.location {
+        Some(l) => format!("in location {l}"),
+        None => format!("at {}", ws.endpoint.as_str().trim_end_matches('/')),
+    };
+    let emulator = match &c.emulator {
+        Some(url) => format!(" (the embedded emulator at {url})"),
+        None if azq_client::http::is_loopback(&ws.endpoint) => format!(
+            " (an emulator at {})",
+            ws.endpoint.as_str().trim_end_matches('/')
+        ),
+        None => String::new(),
+    };
+    format!(
+        "Connected to Azure Quantum workspace {} {place}{emulator}.",
+        ws.workspace.name
+    )
+}
+
+/// The connection and its targets, as text, HTML and `application/x-azq.targets+json`.
+pub fn connection(c: &Connection, age: Duration) -> Bundle {
+    let line = status_line(c);
+    let credential = c.workspace.credential_kind();
+    let signed = format!("Signed in with {}.", credential.label());
+    let rows: Vec<(&str, &str, String)> = c
+        .providers
+        .iter()
+        .flat_map(|p| {
+            p.targets.iter().map(move |t| {
+                (
+                    p.id.as_str(),
+                    t.id.as_str(),
+                    t.average_queue_time.map_or("-".into(), |q| q.to_string()),
+                )
+            })
+        })
+        .collect();
+    let mut plain = format!("{line}\n{signed}\n");
+    let mut html = format!(
+        "<div class=\"azq-connection\"><p>{}</p><p style=\"opacity:0.75\">{}</p>",
+        escape_html(&line),
+        escape_html(&signed)
+    );
+    if rows.is_empty() {
+        let none = format!(
+            "No targets are available in workspace {}; add a provider to it in the Azure portal.",
+            c.workspace.workspace.name
+        );
+        plain.push_str(&none);
+        html.push_str(&format!("<p>{}</p></div>", escape_html(&none)));
+    } else {
+        let heads = [
+            "Target ID",
+            "Current Availability",
+            "Average Queue Time (Seconds)",
+        ];
+        let w0 = rows
+            .iter()
+            .map(|r| r.1.len() + 2)
+            .chain(c.providers.iter().map(|p| p.id.len()))
+            .chain([heads[0].len()])
+            .max()
+            .unwrap_or(0);
+        let w1 = c
+            .providers
+            .iter()
+            .flat_map(|p| p.targets.iter().map(|t| t.current_availability.len()))
+            .chain([heads[1].len()])
+            .max()
+            .unwrap_or(0);
+        plain.push_str(&format!(
+            "\n{:<w0$}  {:<w1$}  {}\n",
+            heads[0], heads[1], heads[2]
+        ));
+        plain.push_str(&format!(
+            "{}  {}  {}\n",
+            "-".repeat(w0),
+            "-".repeat(w1),
+            "-".repeat(heads[2].len())
+        ));
+        html.push_str(
+            "<table class=\"azq-targets\"><thead><tr><th style=\"text-align:start\">Target ID</th>\
+             <th style=\"text-align:start\">Current Availability</th>\
+             <th style=\"text-align:end\">Average Queue Time (Seconds)</th></tr></thead>",
+        );
+        for p in &c.providers {
+            plain.push_str(&format!("{:<w0$}  {}\n", p.id, p.current_availability));
+            html.push_str(&format!(
+                "<tbody><tr><th colspan=\"2\" style=\"text-align:start\">{}</th><td style=\"text-align:end\">{}</td></tr>",
+                escape_html(&p.id),
+                badge(&p.current_availability)
+            ));
+            for t in &p.targets {
+                let queue = t.average_queue_time.map_or("-".into(), |q| q.to_string());
+                plain.push_str(&format!(
+                    "  {:<w$}  {:<w1$}  {queue:>qw$}\n",
+                    t.id,
+                    t.current_availability,
+                    w = w0 - 2,
+                    qw = heads[2].len()
+                ));
+                html.push_str(&format!(
+                    "<tr><td style=\"text-align:start\"><code>{}</code></td><td style=\"text-align:start\">{}</td><td style=\"text-align:end\">{}</td></tr>",
+                    escape_html(&t.id),
+                    badge(&t.current_availability),
+                    escape_html(&queue)
+                ));
+            }
+            html.push_str("</tbody>");
+        }
+        html.push_str("</table></div>");
+    }
+    let data = json!({
+        "workspace": c.workspace.workspace.name,
+        "subscription": c.workspace.workspace.subscription,
+        "resource_group": c.workspace.workspace.resource_group,
+        "location": c.workspace.location,
+        "endpoint": c.workspace.endpoint.as_str(),
+        "credential": credential.name(),
+        "emulator": c.emulator.is_some(),
+        "custom_storage": c.storage.is_some(),
+        "age_seconds": age.as_secs(),
+        "providers": c.providers.iter().map(|p| json!({
+            "id": p.id,
+            "current_availability": p.current_availability,
+            "targets": p.targets.iter().map(|t| json!({
+                "id": t.id,
+                "current_availability": t.current_availability,
+                "average_queue_time": t.average_queue_time,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    });
+    Bundle::text(plain.trim_end().to_owned())
+        .with_html(html)
+        .with_data("targets", data)
+}
+
+/// Availability as a coloured badge.
+fn badge(availability: &str) -> String {
+    let colour = match availability.to_ascii_lowercase().as_str() {
+        "available" => "#1a7f37",
+        "degraded" => "#9a6700",
+        _ => "#cf222e",
+    };
+    format!(
+        "<span class=\"azq-badge\" style=\"background:{colour};color:#fff;border-radius:0.6em;padding:0 0.5em;font-size:0.85em\">{}</span>",
+        escape_html(availability)
+    )
+}
+
+/// The device-code prompt: the link, the code with a copy button, and how long it lasts.
+pub fn device_code(uri: &str, code: &str, expires_in: Duration) -> Bundle {
+    let minutes = expires_in.as_secs().div_ceil(60);
+    let plain = format!(
+        "To sign in, use a web browser to open the page {uri} and enter the code {code} to authenticate. (The code expires in {minutes} minutes; interrupt the kernel to stop waiting.)"
+    );
+    let (u, c) = (escape_html(uri), escape_html(code));
+    let html = format!(
+        "<div class=\"azq-device-code\">To sign in, use a web browser to open the page \
+         <a href=\"{u}\" target=\"_blank\" rel=\"noopener\">{u}</a> and enter the code \
+         <code style=\"font-weight:bold;font-size:1.1em\">{c}</code> \
+         <button onclick=\"navigator.clipboard.writeText('{c}')\" title=\"Copy the code\">Copy</button> \
+         to authenticate. <span style=\"opacity:0.75\">The code expires in {minutes} minutes; \
+         interrupt the kernel to stop waiting.</span></div>"
+    );
+    Bundle::text(plain).with_html(html).with_data(
+        "device-code",
+        json!({ "verification_uri": uri, "user_code": code, "expires_in": expires_in.as_secs() }),
+    )
+}
+
+pub fn signed_in(account: &str) -> Bundle {
+    let text = format!("Signed in as {account}.");
+    Bundle::text(text.clone()).with_html(format!("<div>{}</div>", escape_html(&text)))
+}

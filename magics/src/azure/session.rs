@@ -1,0 +1,107 @@
+//! What a session remembers of Azure: the connection (workspace, credential, the target list
+//! and its age), one HTTP client kept warm across cells, and the embedded emulator once started.
+
+use std::time::{Duration, Instant};
+
+use azq_client::{Env, Http, ProviderStatus, Secret, Workspace};
+
+use crate::MagicError;
+
+/// The target list is fetched again when older than this.
+pub const TARGETS_MAX_AGE: Duration = Duration::from_secs(300);
+
+#[derive(Default)]
+pub struct AzureSession {
+    pub(crate) connection: Option<Connection>,
+    pub(crate) embedded: Option<Embedded>,
+    http: Option<(String, Http)>,
+}
+
+impl std::fmt::Debug for AzureSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzureSession")
+            .field("connected", &self.connection.is_some())
+            .field("embedded", &self.embedded.as_ref().map(|e| &e.url))
+            .finish()
+    }
+}
+
+pub(crate) struct Connection {
+    pub workspace: Workspace,
+    pub providers: Vec<ProviderStatus>,
+    pub fetched: Instant,
+    /// The storage connection string, for workspaces without linked storage.
+    pub storage: Option<Secret>,
+    /// The embedded emulator's URL, when connected to it.
+    pub emulator: Option<String>,
+}
+
+/// The in-process emulator `%azure.connect emulator` starts; it stops with the kernel.
+pub(crate) struct Embedded {
+    pub url: String,
+    pub location: String,
+    pub connection_string: Secret,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl AzureSession {
+    /// The session's HTTP client, made again only when the TLS or proxy settings changed.
+    pub(crate) fn http(&mut self, env: &Env) -> Result<Http, MagicError> {
+        let key: String = [
+            "SSL_CERT_FILE",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "NO_PROXY",
+            "no_proxy",
+        ]
+        .iter()
+        .map(|n| env.get(n).unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+        if let Some((k, http)) = &self.http
+            && *k == key
+        {
+            return Ok(http.clone());
+        }
+        let http = Http::new(env).map_err(super::client_error)?;
+        self.http = Some((key, http.clone()));
+        Ok(http)
+    }
+
+    /// Starts the embedded emulator on a free loopback port (once per session).
+    pub(crate) async fn embedded(&mut self) -> Result<&Embedded, MagicError> {
+        if self.embedded.is_none() {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(|e| MagicError::Azure {
+                    name: "EmulatorNotStarted",
+                    message: format!("the embedded emulator could not listen on 127.0.0.1: {e}"),
+                    span: None,
+                })?;
+            let addr = listener.local_addr().map_err(|e| MagicError::Internal {
+                message: e.to_string(),
+            })?;
+            let url = format!("http://{addr}");
+            let config = azq_emulator::Config {
+                auto_approve: true,
+                job_delay: Duration::from_millis(200),
+                device_code_interval: Duration::from_secs(1),
+                ..azq_emulator::Config::default()
+            };
+            let location = config.location.clone();
+            let emulator = azq_emulator::Emulator::new(config, url.clone());
+            let connection_string = Secret::new(emulator.connection_string());
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            tokio::spawn(azq_emulator::serve(listener, emulator, async move {
+                let _ = stopped.await;
+            }));
+            self.embedded = Some(Embedded {
+                url,
+                location,
+                connection_string,
+                _stop: stop,
+            });
+        }
+        Ok(self.embedded.as_ref().expect("started above"))
+    }
+}
