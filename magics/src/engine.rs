@@ -114,17 +114,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 /// The cell's text with every secret a magic can recognise replaced by `<hidden>`: what
 /// history keeps.
 pub fn redact_secrets(cell: &str) -> String {
-    let mut spans: Vec<std::ops::Range<usize>> = split(cell)
-        .iter()
-        .filter_map(|part| match part {
-            Part::Magic(call) => {
-                registry::lookup(call.name, call.form).map(|m| m.secret_spans(call))
-            }
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    spans.sort_by_key(|s| s.start);
+    let spans = secret_spans(cell);
     let mut out = String::with_capacity(cell.len());
     let mut at = 0;
     for span in spans {
@@ -137,6 +127,22 @@ pub fn redact_secrets(cell: &str) -> String {
     }
     out.push_str(&cell[at..]);
     out
+}
+
+/// The byte ranges of `cell` that hold secrets any magic recognises, in order.
+pub fn secret_spans(cell: &str) -> Vec<std::ops::Range<usize>> {
+    let mut spans: Vec<std::ops::Range<usize>> = split(cell)
+        .iter()
+        .filter_map(|part| match part {
+            Part::Magic(call) => {
+                registry::lookup(call.name, call.form).map(|m| m.secret_spans(call))
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    spans.sort_by_key(|s| s.start);
+    spans
 }
 
 #[cfg(test)]

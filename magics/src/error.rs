@@ -133,7 +133,30 @@ impl MagicError {
     pub fn traceback(&self, cell: &str) -> Vec<String> {
         let mut lines = vec![format!("{}: {}", self.name(), self)];
         if let Some(span) = self.span() {
-            lines.extend(caret_excerpt(cell, span));
+            let mut excerpt = caret_excerpt(cell, span.clone());
+            // The excerpt echoes the line: hide any secret on it, one `*` per character so
+            // that the caret still lines up.
+            let line_start = cell[..span.start.min(cell.len())]
+                .rfind('\n')
+                .map_or(0, |i| i + 1);
+            let line_end = cell[line_start..]
+                .find('\n')
+                .map_or(cell.len(), |i| line_start + i);
+            let mut shown = String::new();
+            let mut at = line_start;
+            for s in crate::engine::secret_spans(cell) {
+                let (a, b) = (s.start.max(at), s.end.min(line_end));
+                if a >= b || !cell.is_char_boundary(a) || !cell.is_char_boundary(b) {
+                    continue;
+                }
+                shown.push_str(&cell[at..a]);
+                shown.push_str(&"*".repeat(cell[a..b].chars().count()));
+                at = b;
+            }
+            shown.push_str(&cell[at..line_end]);
+            let gutter_len = excerpt[0].len() - cell[line_start..line_end].len();
+            excerpt[0] = format!("{}{shown}", &excerpt[0][..gutter_len]);
+            lines.extend(excerpt);
         }
         lines
     }

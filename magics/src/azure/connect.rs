@@ -436,10 +436,16 @@ impl Args {
                     azq_client::ClientError::InvalidResourceId { at, .. } => *at,
                     _ => 0,
                 };
+                // Underline the bad segment, up to the next `/`.
+                let end = id
+                    .get(offset..)
+                    .and_then(|rest| rest.find('/'))
+                    .map_or(id.len(), |i| offset + i)
+                    .max(offset + 1);
                 MagicError::Azure {
                     name: e.name(),
                     message: e.to_string(),
-                    span: Some(at + offset..at + offset + 1),
+                    span: Some(at + offset..at + end),
                 }
             })?;
             Place::Workspace(ws)
@@ -549,15 +555,8 @@ impl Magic for Connect {
     }
 
     fn secret_spans(&self, call: &Call<'_>) -> Vec<Range<usize>> {
-        let Ok(bound) = Bound::bind(&SPEC, call) else {
-            // Arguments that do not parse may still hold a secret: hide them all.
-            let all = call.args_start..call.args_start + call.args.len();
-            return std::iter::once(all).collect();
-        };
-        ["connectionString", "storage"]
-            .iter()
-            .filter_map(|n| bound.value_span(n))
-            .collect()
+        // By shape, so that arguments which do not parse are covered too.
+        crate::secrets::spans(call.args, call.args_start, &["connectionString", "storage"])
     }
 
     async fn run(&self, ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Option<Bundle>, MagicError> {
