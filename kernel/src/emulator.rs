@@ -51,6 +51,9 @@ pub struct Args {
     /// How long a job waits before it runs, and runs before it finishes, in milliseconds.
     #[arg(long, default_value_t = 500)]
     job_delay_ms: u64,
+    /// How often device-code clients are told to poll, in seconds.
+    #[arg(long, default_value_t = 5)]
+    device_code_interval: u64,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -61,6 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let mut config = Config {
         job_delay: Duration::from_millis(args.job_delay_ms),
+        device_code_interval: Duration::from_secs(args.device_code_interval.max(1)),
         auto_approve: args.auto_approve,
         faults: args
             .faults

@@ -109,7 +109,8 @@ impl State {
             iopub.send(
                 Some(&parent),
                 ExecuteInput {
-                    code: request.code.clone(),
+                    // Front ends that did not send the cell see it with secrets hidden.
+                    code: azq_magics::redact_secrets(&request.code),
                     execution_count: count,
                 },
             );

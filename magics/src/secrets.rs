@@ -38,7 +38,13 @@ pub fn spans(text: &str, base: usize, keys: &[&str]) -> Vec<Range<usize>> {
             }
         }
     }
-    for field in ["apikey=", "accountkey=", "sharedaccesssignature=", "sig=", "client_secret="] {
+    for field in [
+        "apikey=",
+        "accountkey=",
+        "sharedaccesssignature=",
+        "sig=",
+        "client_secret=",
+    ] {
         let mut from = 0;
         while let Some(i) = lower[from..].find(field) {
             let start = from + i + field.len();
@@ -77,7 +83,9 @@ fn value_end(text: &str, at: usize) -> usize {
             }
             text.len()
         }
-        _ => rest.find(char::is_whitespace).map_or(text.len(), |k| at + k),
+        _ => rest
+            .find(char::is_whitespace)
+            .map_or(text.len(), |k| at + k),
     }
 }
 
@@ -97,7 +105,10 @@ mod tests {
         assert_eq!(hidden("connectionString=\"a b\" x=1"), ["\"a b\""]);
         assert_eq!(hidden("Storage = abc"), ["abc"]);
         assert_eq!(hidden("{\"connectionString\": \"q\\\"r\"}"), ["\"q\\\"r\""]);
-        assert_eq!(hidden("connectionString=\"unclosed ApiKey=k"), ["\"unclosed ApiKey=k", "k"]);
+        assert_eq!(
+            hidden("connectionString=\"unclosed ApiKey=k"),
+            ["\"unclosed ApiKey=k", "k"]
+        );
         assert_eq!(hidden("x ApiKey=secret;Q=1"), ["secret"]);
         assert!(hidden("mystorage=1 storageAccount").is_empty());
     }

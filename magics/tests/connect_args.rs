@@ -42,62 +42,261 @@ fn table() -> Vec<(String, &'static str, Option<&'static str>)> {
         (c("{\"resourceId\": [\"x\"]}"), "SyntaxError", Some("{")),
         (c("credential="), "SyntaxError", Some("")),
         // Names.
-        (c("subscriptoin=x"), "UnknownArgument", Some("subscriptoin=x")),
-        (c("resourceGroup=rg wrkspace=ws"), "UnknownArgument", Some("wrkspace=ws")),
+        (
+            c("subscriptoin=x"),
+            "UnknownArgument",
+            Some("subscriptoin=x"),
+        ),
+        (
+            c("resourceGroup=rg wrkspace=ws"),
+            "UnknownArgument",
+            Some("wrkspace=ws"),
+        ),
         (c("--refresh"), "UnknownArgument", Some("--refresh")),
         (c("-x"), "UnknownArgument", Some("-x")),
         (c("refres"), "InvalidArgument", Some("refres")),
         (c("emulatr"), "InvalidArgument", Some("emulatr")),
         (c("whatever"), "InvalidArgument", Some("whatever")),
-        ("%azure.connnect emulator".into(), "UnknownMagic", Some("%azure.connnect")),
-        ("%%azure.connect emulator".into(), "NotACellMagic", Some("%%azure.connect")),
+        (
+            "%azure.connnect emulator".into(),
+            "UnknownMagic",
+            Some("%azure.connnect"),
+        ),
+        (
+            "%%azure.connect emulator".into(),
+            "NotACellMagic",
+            Some("%%azure.connect"),
+        ),
         // Values.
         (c("credential=magic"), "InvalidArgument", Some("magic")),
-        (c("credential=\"Device Code\""), "InvalidArgument", Some("\"Device Code\"")),
-        (c(&format!("location=mars resourceId={ID}")), "InvalidWorkspaceLocation", Some("mars")),
-        (c(&format!("resourceId={ID} location=\"West Uss\"")), "InvalidWorkspaceLocation", Some("\"West Uss\"")),
-        (c(&format!("tenant=\"a b\" resourceId={ID}")), "InvalidArgument", Some("\"a b\"")),
-        (c(&format!("endpoint=ftp://x resourceId={ID}")), "InvalidEndpoint", Some("ftp://x")),
-        (c(&format!("endpoint=http://example.com/ resourceId={ID}")), "InvalidEndpoint", Some("http://example.com/")),
-        (c(&format!("endpoint=notaurl resourceId={ID}")), "InvalidEndpoint", Some("notaurl")),
-        (c(&format!("resourceId={ID} storage=abc")), "InvalidArgument", Some("abc")),
-        (c(&format!("resourceId={ID} storage=\"AccountName=x\"")), "InvalidArgument", Some("\"AccountName=x\"")),
-        (c("workspace=\"\""), "InvalidArgument", Some("workspace=\"\"")),
-        (c(&format!("subscription=nope resourceGroup=rg workspace=ws")), "InvalidArgument", Some("nope")),
-        (c(&format!("subscription={SUB} resourceGroup=\"bad/rg\" workspace=ws")), "InvalidArgument", Some("\"bad/rg\"")),
-        (c(&format!("subscription={SUB} resourceGroup=rg workspace=-ws")), "InvalidArgument", Some("-ws")),
-        (c(&format!("subscription={SUB} workspace=ws")), "InvalidArgument", None),
+        (
+            c("credential=\"Device Code\""),
+            "InvalidArgument",
+            Some("\"Device Code\""),
+        ),
+        (
+            c(&format!("location=mars resourceId={ID}")),
+            "InvalidWorkspaceLocation",
+            Some("mars"),
+        ),
+        (
+            c(&format!("resourceId={ID} location=\"West Uss\"")),
+            "InvalidWorkspaceLocation",
+            Some("\"West Uss\""),
+        ),
+        (
+            c(&format!("tenant=\"a b\" resourceId={ID}")),
+            "InvalidArgument",
+            Some("\"a b\""),
+        ),
+        (
+            c(&format!("endpoint=ftp://x resourceId={ID}")),
+            "InvalidEndpoint",
+            Some("ftp://x"),
+        ),
+        (
+            c(&format!("endpoint=http://example.com/ resourceId={ID}")),
+            "InvalidEndpoint",
+            Some("http://example.com/"),
+        ),
+        (
+            c(&format!("endpoint=notaurl resourceId={ID}")),
+            "InvalidEndpoint",
+            Some("notaurl"),
+        ),
+        (
+            c(&format!("resourceId={ID} storage=abc")),
+            "InvalidArgument",
+            Some("abc"),
+        ),
+        (
+            c(&format!("resourceId={ID} storage=\"AccountName=x\"")),
+            "InvalidArgument",
+            Some("\"AccountName=x\""),
+        ),
+        (
+            c("workspace=\"\""),
+            "InvalidArgument",
+            Some("workspace=\"\""),
+        ),
+        (
+            c(&format!("subscription=nope resourceGroup=rg workspace=ws")),
+            "InvalidArgument",
+            Some("nope"),
+        ),
+        (
+            c(&format!(
+                "subscription={SUB} resourceGroup=\"bad/rg\" workspace=ws"
+            )),
+            "InvalidArgument",
+            Some("\"bad/rg\""),
+        ),
+        (
+            c(&format!(
+                "subscription={SUB} resourceGroup=rg workspace=-ws"
+            )),
+            "InvalidArgument",
+            Some("-ws"),
+        ),
+        (
+            c(&format!("subscription={SUB} workspace=ws")),
+            "InvalidArgument",
+            None,
+        ),
         (c("credential=DeviceCode"), "WorkspaceNotFound", None),
-        (c("credential=ApiKey"), "InvalidArgument", Some("credential=ApiKey")),
-        (c("{\"refresh\": \"yes\"}"), "InvalidArgument", Some("{\"refresh\": \"yes\"}")),
+        (
+            c("credential=ApiKey"),
+            "InvalidArgument",
+            Some("credential=ApiKey"),
+        ),
+        (
+            c("{\"refresh\": \"yes\"}"),
+            "InvalidArgument",
+            Some("{\"refresh\": \"yes\"}"),
+        ),
         // Resource ids.
-        (c("/subscriptions/nope/resourceGroups/rg/providers/Microsoft.Quantum/Workspaces/ws"), "InvalidResourceId", Some("nope")),
-        (c(&format!("/subscriptions/{SUB}/resourceGroup/rg/providers/Microsoft.Quantum/Workspaces/ws")), "InvalidResourceId", Some("resourceGroup")),
-        (c(&format!("resourceId=\"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Storage/Workspaces/ws\"")), "InvalidResourceId", Some("Microsoft.Storage")),
+        (
+            c("/subscriptions/nope/resourceGroups/rg/providers/Microsoft.Quantum/Workspaces/ws"),
+            "InvalidResourceId",
+            Some("nope"),
+        ),
+        (
+            c(&format!(
+                "/subscriptions/{SUB}/resourceGroup/rg/providers/Microsoft.Quantum/Workspaces/ws"
+            )),
+            "InvalidResourceId",
+            Some("resourceGroup"),
+        ),
+        (
+            c(&format!(
+                "resourceId=\"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Storage/Workspaces/ws\""
+            )),
+            "InvalidResourceId",
+            Some("Microsoft.Storage"),
+        ),
         (c(&format!("{ID}/jobs")), "InvalidResourceId", Some("/")),
-        (c(&format!("resourceId={}", &ID[..ID.len() - 14])), "InvalidResourceId", Some("")),
-        (c(&format!("{}", ID.replace("/ws", "/w_s"))), "InvalidResourceId", Some("w_s")),
+        (
+            c(&format!("resourceId={}", &ID[..ID.len() - 14])),
+            "InvalidResourceId",
+            Some(""),
+        ),
+        (
+            c(&format!("{}", ID.replace("/ws", "/w_s"))),
+            "InvalidResourceId",
+            Some("w_s"),
+        ),
         // Conflicts and repeats.
-        (c(&format!("resourceId={ID} subscription={SUB}")), "ConflictingArguments", Some("subscription=00000000-0000-0000-0000-0000000000a1")),
-        (c(&format!("{ID} resourceId={ID}")), "ConflictingArguments", Some(ID)),
-        (c(&format!("emulator resourceId={ID}")), "ConflictingArguments", Some("resourceId=/subscriptions/00000000-0000-0000-0000-0000000000a1/resourceGroups/rg/providers/Microsoft.Quantum/Workspaces/ws")),
-        (c("emulator refresh"), "ConflictingArguments", Some("refresh")),
-        (c("refresh emulator"), "ConflictingArguments", Some("emulator")),
-        (c("credential=CLI emulator"), "ConflictingArguments", Some("emulator")),
+        (
+            c(&format!("resourceId={ID} subscription={SUB}")),
+            "ConflictingArguments",
+            Some("subscription=00000000-0000-0000-0000-0000000000a1"),
+        ),
+        (
+            c(&format!("{ID} resourceId={ID}")),
+            "ConflictingArguments",
+            Some(ID),
+        ),
+        (
+            c(&format!("emulator resourceId={ID}")),
+            "ConflictingArguments",
+            Some(
+                "resourceId=/subscriptions/00000000-0000-0000-0000-0000000000a1/resourceGroups/rg/providers/Microsoft.Quantum/Workspaces/ws",
+            ),
+        ),
+        (
+            c("emulator refresh"),
+            "ConflictingArguments",
+            Some("refresh"),
+        ),
+        (
+            c("refresh emulator"),
+            "ConflictingArguments",
+            Some("emulator"),
+        ),
+        (
+            c("credential=CLI emulator"),
+            "ConflictingArguments",
+            Some("emulator"),
+        ),
         (c("emulator emulator"), "InvalidArgument", Some("emulator")),
-        (c(&format!("refresh refresh {ID}")), "InvalidArgument", Some("refresh")),
-        (c(&format!("location=westus location=eastus resourceId={ID}")), "InvalidArgument", Some("location=eastus")),
-        (c(&format!("connectionString=\"{}\" resourceId={ID}", cs("https://westus.quantum.azure.com/"))), "ConflictingArguments", Some("resourceId=/subscriptions/00000000-0000-0000-0000-0000000000a1/resourceGroups/rg/providers/Microsoft.Quantum/Workspaces/ws")),
-        (c(&format!("connectionString=\"{}\" credential=CLI", cs("https://westus.quantum.azure.com/"))), "ConflictingArguments", Some("credential=CLI")),
-        (c(&format!("connectionString=\"{}\" refresh", cs("https://westus.quantum.azure.com/"))), "ConflictingArguments", Some("refresh")),
-        (c(&format!("connectionString=\"{}\" location=westus", cs("https://westus.quantum.azure.com/"))), "ConflictingArguments", Some("location=westus")),
-        (c(&format!("{{\"resourceId\": \"{ID}\", \"subscription\": \"{SUB}\"}}")), "ConflictingArguments", Some("SELF_JSON")),
+        (
+            c(&format!("refresh refresh {ID}")),
+            "InvalidArgument",
+            Some("refresh"),
+        ),
+        (
+            c(&format!("location=westus location=eastus resourceId={ID}")),
+            "InvalidArgument",
+            Some("location=eastus"),
+        ),
+        (
+            c(&format!(
+                "connectionString=\"{}\" resourceId={ID}",
+                cs("https://westus.quantum.azure.com/")
+            )),
+            "ConflictingArguments",
+            Some(
+                "resourceId=/subscriptions/00000000-0000-0000-0000-0000000000a1/resourceGroups/rg/providers/Microsoft.Quantum/Workspaces/ws",
+            ),
+        ),
+        (
+            c(&format!(
+                "connectionString=\"{}\" credential=CLI",
+                cs("https://westus.quantum.azure.com/")
+            )),
+            "ConflictingArguments",
+            Some("credential=CLI"),
+        ),
+        (
+            c(&format!(
+                "connectionString=\"{}\" refresh",
+                cs("https://westus.quantum.azure.com/")
+            )),
+            "ConflictingArguments",
+            Some("refresh"),
+        ),
+        (
+            c(&format!(
+                "connectionString=\"{}\" location=westus",
+                cs("https://westus.quantum.azure.com/")
+            )),
+            "ConflictingArguments",
+            Some("location=westus"),
+        ),
+        (
+            c(&format!(
+                "{{\"resourceId\": \"{ID}\", \"subscription\": \"{SUB}\"}}"
+            )),
+            "ConflictingArguments",
+            Some("SELF_JSON"),
+        ),
         // Connection strings (the key must never be echoed).
-        (c("connectionString=\"junk\""), "InvalidConnectionString", Some("\"junk\"")),
-        (c(&format!("connectionString=\"{}\"", cs("http://example.com/"))), "InvalidConnectionString", Some("FULL_VALUE")),
-        (c(&format!("connectionString=\"{}\"", cs("nope"))), "InvalidConnectionString", Some("FULL_VALUE")),
+        (
+            c("connectionString=\"junk\""),
+            "InvalidConnectionString",
+            Some("\"junk\""),
+        ),
+        (
+            c(&format!(
+                "connectionString=\"{}\"",
+                cs("http://example.com/")
+            )),
+            "InvalidConnectionString",
+            Some("FULL_VALUE"),
+        ),
+        (
+            c(&format!("connectionString=\"{}\"", cs("nope"))),
+            "InvalidConnectionString",
+            Some("FULL_VALUE"),
+        ),
         // Arguments continued on the next lines, as the seed writes them.
-        (format!("%azure.connect subscription=\"{SUB}\"\n               resourceGroup=\"rg\"\n               workspace=\"ws\"\n               location=nowhere"), "InvalidWorkspaceLocation", Some("nowhere")),
+        (
+            format!(
+                "%azure.connect subscription=\"{SUB}\"\n               resourceGroup=\"rg\"\n               workspace=\"ws\"\n               location=nowhere"
+            ),
+            "InvalidWorkspaceLocation",
+            Some("nowhere"),
+        ),
     ]
 }
 
@@ -128,7 +327,10 @@ async fn every_bad_line_gets_its_error_and_caret() {
         let err = match engine.run_cell(cell, options, &mut Quiet, &cancel).await {
             Err(e) => e,
             Ok(v) => {
-                failures.push(format!("{cell:?}: no error, got {:?}", v.map(|b| b.plain().to_owned())));
+                failures.push(format!(
+                    "{cell:?}: no error, got {:?}",
+                    v.map(|b| b.plain().to_owned())
+                ));
                 continue;
             }
         };
@@ -137,7 +339,11 @@ async fn every_bad_line_gets_its_error_and_caret() {
             println!("{shown}\n");
         }
         assert!(!shown.contains(KEY), "the key leaked: {shown}");
-        let caret = err.span().map(|s| cell.get(s.start.min(cell.len())..s.end.min(cell.len())).unwrap_or("<not a boundary>").to_owned());
+        let caret = err.span().map(|s| {
+            cell.get(s.start.min(cell.len())..s.end.min(cell.len()))
+                .unwrap_or("<not a boundary>")
+                .to_owned()
+        });
         let want_caret = want_caret.map(|w| match w {
             "SELF_JSON" => cell[cell.find('{').unwrap()..].to_owned(),
             "FULL_VALUE" => cell[cell.find('"').unwrap()..].to_owned(),
@@ -150,5 +356,11 @@ async fn every_bad_line_gets_its_error_and_caret() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} rows differ:\n{}", failures.len(), rows.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows differ:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
 }

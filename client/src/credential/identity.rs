@@ -11,7 +11,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::TokenCredential;
-use azure_core::http::{AsyncRawResponse, ClientOptions, HttpClient, Request, Transport};
+use azure_core::http::{
+    AsyncRawResponse, ClientOptions, ExponentialRetryOptions, HttpClient, Request, RetryOptions,
+    Transport,
+};
 use azure_identity::{
     AzureCliCredential, AzureCliCredentialOptions, ClientAssertionCredentialOptions,
     ClientSecretCredential, ClientSecretCredentialOptions, Executor, ManagedIdentityCredential,
@@ -84,6 +87,14 @@ fn options(s: &SignIn, imds_allowed: bool) -> ClientOptions {
             imds_allowed: imds_allowed || s.endpoints.pod_identity.is_some(),
         }))),
         cloud: Some(Arc::new(CloudConfiguration::Custom(cloud))),
+        // A few quick retries: a certificate or a refused connection will not heal in 60 s,
+        // and the error should reach the user while it still says what went wrong.
+        retry: RetryOptions::exponential(ExponentialRetryOptions {
+            initial_delay: azure_core::time::Duration::milliseconds(200),
+            max_retries: 2,
+            max_total_elapsed: azure_core::time::Duration::seconds(10),
+            max_delay: azure_core::time::Duration::seconds(2),
+        }),
         ..ClientOptions::default()
     }
 }
@@ -107,7 +118,7 @@ impl TokenSource for Identity {
         };
         match tokio::time::timeout(DEADLINE, self.credential.get_token(&[scope], None)).await {
             Err(_) => Err(fail(format!("no answer within {} s", DEADLINE.as_secs()))),
-            Ok(Err(e)) => Err(fail(clean(&e.to_string()))),
+            Ok(Err(e)) => Err(fail(describe(&e))),
             Ok(Ok(t)) => Ok(AccessToken {
                 token: Secret::new(t.token.secret()),
                 expires_at: epoch(t.expires_on.unix_timestamp()),
@@ -129,6 +140,28 @@ fn hint(kind: CredentialKind) -> &'static str {
         }
         CredentialKind::Cli => "Run `az login` in a terminal, or use another credential=…",
         _ => "Use another credential=…",
+    }
+}
+
+/// The crate's message and, when it wraps one, the root cause (a refused connection, an
+/// untrusted certificate), which is what says what to do.
+fn describe(e: &azure_core::Error) -> String {
+    let top = clean(&e.to_string());
+    let mut root: &dyn std::error::Error = e;
+    while let Some(next) = root.source() {
+        root = next;
+    }
+    let cause = clean(&root.to_string());
+    if cause.to_ascii_lowercase().contains("certificate") {
+        return format!(
+            "{top}: the server's TLS certificate is not trusted ({cause}); if a proxy or an \
+             emulator signs it, point SSL_CERT_FILE at its CA certificate"
+        );
+    }
+    if std::ptr::addr_eq(root, e as &dyn std::error::Error) || top.contains(&cause) {
+        top
+    } else {
+        format!("{top}: {cause}")
     }
 }
 

@@ -47,7 +47,8 @@ static SPEC: MagicSpec = MagicSpec {
         connects to it. Without `location`, azq asks Azure Resource Manager where the workspace is. Sign-in \
         tries, in order: a service principal from AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID, \
         workload identity, managed identity (on Azure hosts), the Azure CLI, a cached login, then a device-code \
-        login, which is cached so a restarted kernel connects without a prompt. Defaults come from \
+        login, which is cached (in AZURE_QUANTUM_TOKEN_CACHE, else ~/.azure-quantum) so a restarted \
+        kernel connects without a prompt; `refresh` signs in anew. Defaults come from \
         AZURE_QUANTUM_SUBSCRIPTION_ID, AZURE_QUANTUM_WORKSPACE_RG, AZURE_QUANTUM_WORKSPACE_NAME, \
         AZURE_QUANTUM_WORKSPACE_LOCATION and AZURE_QUANTUM_CONNECTION_STRING. Without arguments it shows the \
         current connection and does not sign in again. Arguments may continue on indented lines.",
