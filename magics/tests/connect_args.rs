@@ -120,7 +120,7 @@ fn table() -> Vec<(String, &'static str, Option<&'static str>)> {
             Some("workspace=\"\""),
         ),
         (
-            c(&format!("subscription=nope resourceGroup=rg workspace=ws")),
+            c("subscription=nope resourceGroup=rg workspace=ws"),
             "InvalidArgument",
             Some("nope"),
         ),
@@ -181,7 +181,7 @@ fn table() -> Vec<(String, &'static str, Option<&'static str>)> {
             Some(""),
         ),
         (
-            c(&format!("{}", ID.replace("/ws", "/w_s"))),
+            c(&ID.replace("/ws", "/w_s")),
             "InvalidResourceId",
             Some("w_s"),
         ),
