@@ -479,3 +479,26 @@ def test_no_secret_reaches_outputs_history_or_logs(em, tmp_path):
     assert "Connected to Azure Quantum workspace" in blob, "the cells ran"
     for sentinel in (SECRET, KEY, storage_key, "eyJ"):
         assert sentinel not in blob, f"{sentinel[:8]}… leaked"
+
+
+def test_an_interrupt_stops_waiting_for_a_device_code(em, tmp_path):
+    env = kernel_env(tmp_path, **em.endpoints())
+    km = KernelManager(kernel_name="azq")
+    km.start_kernel(env=env)
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=30)
+    try:
+        interrupted = []
+
+        def on_msg(m):
+            if "application/x-azq.device-code+json" in m["content"].get("data", {}) and not interrupted:
+                interrupted.append(time.monotonic())
+                km.interrupt_kernel()
+        ran = run(kc, f"%azure.connect {em.rid} credential=DeviceCode", on_msg=on_msg, timeout=30)
+        assert ran.error["ename"] == "Interrupted", ran.text()
+        assert time.monotonic() - interrupted[0] < 2
+        assert run(kc, "%azure.connect").error["ename"] == "NotConnected"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)

@@ -26,7 +26,13 @@ def test_quickstart_shows_the_magics_and_hides_the_secret():
     text = nbformat.writes(nb)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     plain = "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs)
-    assert "%lsmagic" in plain and "%%bash" in plain
+    assert "%lsmagic" in plain and "%%bash" in plain and "%azure.connect" in plain
+    # It opens with the embedded emulator and its targets.
+    first = "\n".join(o.get("data", {}).get("text/plain", "") for o in nb.cells[1].outputs)
+    assert "Connected to Azure Quantum workspace azq-demo-workspace in location westus (the embedded emulator at http://127.0.0.1:" in first
+    assert "ionq.simulator" in first and "Average Queue Time (Seconds)" in first
+    html = "\n".join(o.get("data", {}).get("text/html", "") for o in nb.cells[1].outputs)
+    assert "azq-badge" in html
     assert "<hidden: 17 characters>" in plain
     # The secret appears once: in the cell the user typed, never in an output.
     assert text.count("not-a-real-secret") == 1

@@ -530,22 +530,33 @@ impl Args {
     }
 }
 
-/// The device-code prompt, shown in one display that is updated in place.
+/// The device-code prompt: one display, made when a code is first shown and then updated
+/// in place ("Signed in as …"). Connections that need no prompt show nothing extra.
 struct CellPrompt<'a> {
     out: &'a mut dyn Output,
-    display: DisplayId,
-    signed_in: bool,
+    display: Option<DisplayId>,
+}
+
+impl<'a> CellPrompt<'a> {
+    fn new(out: &'a mut dyn Output) -> Self {
+        CellPrompt { out, display: None }
+    }
+
+    fn show(&mut self, bundle: Bundle) {
+        match &self.display {
+            Some(id) => self.out.update(id, bundle),
+            None => self.display = Some(self.out.display_updatable(bundle)),
+        }
+    }
 }
 
 impl Prompt for CellPrompt<'_> {
     fn device_code(&mut self, uri: &str, code: &str, expires_in: Duration) {
-        self.out
-            .update(&self.display, render::device_code(uri, code, expires_in));
+        self.show(render::device_code(uri, code, expires_in));
     }
 
     fn signed_in(&mut self, account: &str) {
-        self.signed_in = true;
-        self.out.update(&self.display, render::signed_in(account));
+        self.show(render::signed_in(account));
     }
 }
 
@@ -601,18 +612,8 @@ impl Magic for Connect {
             endpoints,
             http,
         };
-        let display = ctx
-            .out
-            .display_updatable(Bundle::text("Connecting to Azure Quantum…"));
-        let mut prompt = CellPrompt {
-            out: &mut *ctx.out,
-            display: display.clone(),
-            signed_in: false,
-        };
+        let mut prompt = CellPrompt::new(&mut *ctx.out);
         let connected = Workspace::connect(target, sign_in, &mut prompt).await;
-        if !prompt.signed_in {
-            ctx.out.update(&display, Bundle::text(""));
-        }
         let (mut workspace, providers) = connected.map_err(super::client_error)?;
         if let Some((_, location)) = &emulator {
             workspace.location = Some(location.clone());
@@ -637,18 +638,8 @@ async fn status(ctx: &mut Ctx<'_>) -> Result<Option<Bundle>, MagicError> {
         return Err(MagicError::NotConnected);
     };
     if connection.fetched.elapsed() > TARGETS_MAX_AGE {
-        let display = ctx
-            .out
-            .display_updatable(Bundle::text("Refreshing the target list…"));
-        let mut prompt = CellPrompt {
-            out: &mut *ctx.out,
-            display: display.clone(),
-            signed_in: false,
-        };
+        let mut prompt = CellPrompt::new(&mut *ctx.out);
         let fetched = connection.workspace.provider_status(&mut prompt).await;
-        if !prompt.signed_in {
-            ctx.out.update(&display, Bundle::text(""));
-        }
         connection.providers = fetched.map_err(super::client_error)?;
         connection.fetched = Instant::now();
     }
