@@ -337,6 +337,7 @@ def test_two_kernels_refreshing_at_once_leave_a_valid_cache(em, tmp_path):
                 t.start()
             for t in threads:
                 t.join(60)
+            assert sorted(results) == ["a", "b"], "both kernels answered"
             for r in results.values():
                 connected(r, em, "DeviceCode")
         assert len(json.loads(cache.read_text())["accounts"]) == 1

@@ -1,7 +1,7 @@
 //! Device-code sign-in (RFC 8628 as Entra ID speaks it) with refresh tokens: a cached login is
 //! redeemed silently; otherwise the user gets a code to enter, polled for until they do, the
 //! code expires or the cell is interrupted (the future is dropped). The refresh token is kept
-//! in memory and in the token cache; access tokens only in memory.
+//! in the token cache only (every use re-reads it under the lock); access tokens in memory.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -29,7 +29,6 @@ pub struct DeviceCode {
     cache: TokenCache,
     /// Skip the cache once (the `refresh` option).
     skip_cache: AtomicBool,
-    account: tokio::sync::Mutex<Option<(Secret, String)>>,
 }
 
 /// A token endpoint answer.
@@ -58,7 +57,6 @@ impl DeviceCode {
                 .to_owned(),
             cache: TokenCache::new(cache_path(&s.env)?),
             skip_cache: AtomicBool::new(s.refresh),
-            account: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -124,7 +122,7 @@ impl DeviceCode {
         })
     }
 
-    /// Keeps a new refresh token in memory and in the cache.
+    /// Keeps a new refresh token in the cache.
     async fn keep(&self, refresh: Secret, username: String) -> Result<(), ClientError> {
         let locked = self.cache.lock().await?;
         let mut file = locked.read();
@@ -139,7 +137,6 @@ impl DeviceCode {
                 .map_or(0, |d| d.as_secs()),
         });
         locked.write(&file)?;
-        *self.account.lock().await = Some((refresh, username));
         Ok(())
     }
 
@@ -169,7 +166,6 @@ impl DeviceCode {
                 updated.refresh_token = refresh.expose().to_owned();
                 file.put(updated);
                 locked.write(&file)?;
-                *self.account.lock().await = Some((refresh, entry.username.clone()));
                 Ok(Some((g.token, entry.username)))
             }
             Err(Refused::Grant) => {
@@ -283,19 +279,8 @@ impl TokenSource for DeviceCode {
         scope: &str,
         prompt: &mut dyn Prompt,
     ) -> Result<AccessToken, ClientError> {
-        let held = self.account.lock().await.clone();
-        if let Some((refresh, username)) = held {
-            match self.redeem(&refresh, scope).await {
-                Ok(g) => {
-                    if let Some(r) = g.refresh {
-                        self.keep(r, username).await?;
-                    }
-                    return Ok(g.token);
-                }
-                Err(Refused::Grant) => *self.account.lock().await = None,
-                Err(Refused::Other(e)) => return Err(e),
-            }
-        }
+        // The refresh token lives in the cache file only, and is redeemed under its lock:
+        // refresh tokens are single-use, and another kernel may have just rotated it.
         if !self.skip_cache.swap(false, Ordering::SeqCst)
             && let Some((token, _)) = self.redeem_cached(scope).await?
         {
