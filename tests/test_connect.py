@@ -421,6 +421,12 @@ def test_https_emulator_through_its_proxy_with_ssl_cert_file(azq_bin, tmp_path):
         with kernel(env) as kc:
             # Real host names, real https, the identity crate's own https checks: only the CA is extra.
             connected(run(kc, f"%azure.connect {tls.rid}"), tls, "Environment")
+        # Straight to the address, no proxy: Entra ID, ARM and the data plane at https://127.0.0.1.
+        direct = kernel_env(tmp_path, SSL_CERT_FILE=tls.lines["SSL_CERT_FILE"], AZURE_AUTHORITY_HOST=tls.url,
+                            AZQ_ARM_ENDPOINT=tls.url, **tls.service_principal())
+        with kernel(direct) as kc:
+            ran = run(kc, f"%azure.connect {tls.rid} endpoint={tls.url}/ location=westus")
+            connected(ran, tls, "Environment")
         env.pop("SSL_CERT_FILE")
         with kernel(env) as kc:
             ran = run(kc, f"%azure.connect {tls.rid} credential=Environment")

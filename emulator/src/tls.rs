@@ -92,7 +92,14 @@ impl Authority {
             return Some(c.clone());
         }
         let key = KeyPair::generate().ok()?;
-        let mut params = CertificateParams::new(vec![host.clone()]).ok()?;
+        // Clients that dial an address send no server name: their certificate names every
+        // loopback form (rcgen makes address strings IP SANs).
+        let names = if host == "localhost" {
+            vec!["localhost".into(), "127.0.0.1".into(), "::1".into()]
+        } else {
+            vec![host.clone()]
+        };
+        let mut params = CertificateParams::new(names).ok()?;
         params
             .distinguished_name
             .push(DnType::CommonName, host.clone());
@@ -107,7 +114,8 @@ impl Authority {
         Some(certified)
     }
 
-    /// A TLS server configuration that mints certificates by SNI (default `localhost`).
+    /// A TLS server configuration that mints certificates by SNI (without one: `localhost`,
+    /// `127.0.0.1` and `::1`).
     pub fn server_config(self: &Arc<Self>) -> Arc<rustls::ServerConfig> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
