@@ -24,7 +24,14 @@ pub async fn discover_tenant(
         .join(&format!("subscriptions/{subscription}"))
         .ok()?;
     url.set_query(Some(&format!("api-version={SUBSCRIPTION_API}")));
-    let resp = http.send(Request::get(url)).await.ok()?;
+    // Optional (the tenant defaults to `organizations`), so it gets five seconds, not thirty.
+    let resp = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        http.send(Request::get(url)),
+    )
+    .await
+    .ok()?
+    .ok()?;
     let header = resp.headers.get("www-authenticate")?.to_str().ok()?;
     let uri = header
         .split("authorization_uri=\"")

@@ -187,6 +187,8 @@ impl Credential {
 
     /// A token for `scope`, from memory while it has five minutes left.
     pub async fn token(&self, scope: &str, prompt: &mut dyn Prompt) -> Result<Secret, ClientError> {
+        // Held across the sign-in on purpose (an async mutex): two calls for a token wait for
+        // one sign-in rather than start two device-code prompts.
         let mut memo = self.memo.lock().await;
         if let Some(t) = memo.get(scope).filter(|t| t.fresh()) {
             return Ok(t.token.clone());
@@ -334,7 +336,7 @@ impl TokenSource for Chain {
         }
         Err(ClientError::AuthenticationFailed {
             credential: CredentialKind::Default.label().into(),
-            detail: format!("no credential worked:\n  {}\n", lines.join("\n  ")),
+            detail: format!("no credential worked:\n  {}", lines.join("\n  ")),
             hint: "Fix the one you meant to use, or name it with credential=…".into(),
         })
     }
