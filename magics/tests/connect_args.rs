@@ -204,6 +204,11 @@ fn table() -> Vec<(String, &'static str, Option<&'static str>)> {
             ),
         ),
         (
+            c(&format!("refresh credential=CLI {ID}")),
+            "ConflictingArguments",
+            Some("refresh"),
+        ),
+        (
             c("emulator refresh"),
             "ConflictingArguments",
             Some("refresh"),

@@ -361,6 +361,17 @@ impl Args {
                 span_of("credential").expect("given"),
             ));
         }
+        if let (Some(kind), Some(span)) = (credential, bound.word_span("refresh"))
+            && !matches!(kind, CredentialKind::Default | CredentialKind::DeviceCode)
+        {
+            return Err(conflict(
+                format!(
+                    "`refresh` renews a device-code login, and credential={} has none; drop one",
+                    kind.name()
+                ),
+                span,
+            ));
+        }
         let tenant = match bound.named("tenant") {
             Some((t, span)) => {
                 let ok = t.len() <= 128
