@@ -509,3 +509,42 @@ def test_an_interrupt_stops_waiting_for_a_device_code(em, tmp_path):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_bad_settings_in_the_environment_say_which_and_what_to_do(em, tmp_path):
+    not_pem = tmp_path / "not.pem"
+    not_pem.write_text("hello")
+    bad_token = tmp_path / "token.json"
+    bad_token.write_text("{not json")
+    old_token = tmp_path / "old-token.json"
+    old_token.write_text(json.dumps({"access_token": "x", "expires_on": 1000}))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    by_parts = f"%azure.connect subscription={em.sub} resourceGroup={em.rg} workspace={em.ws}"
+    cases = [
+        ("SSL_CERT_FILE", "/nonexistent/ca.pem", f"%azure.connect {em.rid} location=westus", "InvalidEndpoint", "cannot be read"),
+        ("SSL_CERT_FILE", not_pem, f"%azure.connect {em.rid} location=westus", "InvalidEndpoint", "no PEM certificate"),
+        ("HTTPS_PROXY", "::not a url", f"%azure.connect {em.rid} location=westus", "InvalidEndpoint", "HTTPS_PROXY"),
+        ("AZURE_AUTHORITY_HOST", "http://login.example.com", f"%azure.connect {em.rid}", "InvalidEndpoint", "AZURE_AUTHORITY_HOST"),
+        ("AZQ_ARM_ENDPOINT", "ftp://arm", f"%azure.connect {em.rid}", "InvalidEndpoint", "AZQ_ARM_ENDPOINT"),
+        ("AZURE_QUANTUM_WORKSPACE_LOCATION", "mars", by_parts, "InvalidWorkspaceLocation", "AZURE_QUANTUM_WORKSPACE_LOCATION"),
+        ("AZURE_QUANTUM_TOKEN_FILE", bad_token, f"%azure.connect {em.rid} credential=TokenFile endpoint={em.url}/",
+         "AuthenticationFailed", "is not JSON"),
+        ("AZURE_QUANTUM_TOKEN_FILE", old_token, f"%azure.connect {em.rid} credential=TokenFile endpoint={em.url}/",
+         "AuthenticationFailed", "has expired"),
+        ("AZURE_QUANTUM_TOKEN_CACHE", blocker / "cache.json", f"%azure.connect {em.rid} credential=DeviceCode",
+         "TokenCacheError", "not a directory"),
+        ("AZURE_QUANTUM_CONNECTION_STRING", "junk", "%azure.connect credential=ApiKey", "InvalidConnectionString", "without `=`"),
+    ]
+    with kernel(kernel_env(tmp_path, **em.endpoints())) as kc:
+        for name, value, code, ename, says in cases:
+            assert run(kc, f"%env {name}={value}").error is None
+            ran = run(kc, code, timeout=40)
+            assert ran.error is not None, (name, ran.text())
+            assert (ran.error["ename"], says in ran.error["evalue"]) == (ename, True), (name, ran.error)
+            assert run(kc, f"%env -u {name}").error is None
+        # A connection string set with %env (hidden from view) is used by the session.
+        run(kc, f"%env AZURE_QUANTUM_CONNECTION_STRING={em.cs}")
+        ran = run(kc, "%azure.connect credential=ApiKey")
+        assert ran.error is None, ran.text()
+        assert KEY not in ran.text()
