@@ -267,6 +267,20 @@ def test_each_credential_signs_in(em, tmp_path, kind):
         assert "account get-access-token" in calls and "https://management.azure.com/.default" in calls, calls
 
 
+def test_managed_identity_settings_made_with_env_are_refused_not_misread(em, tmp_path):
+    # The identity crate reads these from the process, so honouring the session's value is
+    # impossible; using the process's (none: the VM form) would call another endpoint.
+    env = kernel_env(tmp_path, **em.endpoints())
+    with kernel(env) as kc:
+        run(kc, f"%env IDENTITY_ENDPOINT={em.lines['IDENTITY_ENDPOINT']}")
+        run(kc, f"%env IDENTITY_HEADER={em.lines['IDENTITY_HEADER']}")
+        ran = run(kc, f"%azure.connect {em.rid} credential=ManagedIdentity")
+        assert ran.error["ename"] == "AuthenticationFailed", ran.text()
+        assert ("IDENTITY_ENDPOINT, IDENTITY_HEADER changed with %env" in ran.error["evalue"]
+                and "before starting Jupyter" in ran.error["evalue"]), ran.error["evalue"]
+        assert em.lines["IDENTITY_HEADER"] not in ran.text()
+
+
 def test_the_default_chain_takes_the_first_that_works_and_reports_each_failure(em, tmp_path):
     # Workload identity configured (the first to work after an absent service principal).
     env = kernel_env(tmp_path, **em.endpoints(), AZURE_TENANT_ID=em.tenant, AZURE_CLIENT_ID=em.client,

@@ -32,6 +32,15 @@ use crate::secret::Secret;
 const IMDS: &str = "http://169.254.169.254/";
 /// The asset tag every Azure VM carries in its DMI data: evidence that IMDS exists.
 const AZURE_ASSET_TAG: &str = "7783-7084-3265-9085";
+/// The variables from which the identity crate chooses a managed-identity form.
+const MANAGED_IDENTITY_VARS: [&str; 6] = [
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "IDENTITY_SERVER_THUMBPRINT",
+    "IMDS_ENDPOINT",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+];
 const CLI_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// azq's transport under the identity crate: rewrites, a refusal, then reqwest.
@@ -250,6 +259,23 @@ pub fn workload(s: &SignIn) -> Result<Box<dyn TokenSource>, String> {
 /// AZURE_POD_IDENTITY_AUTHORITY_HOST). In the default chain only where there is evidence of
 /// Azure, so a laptop never waits on an address that is not there.
 pub fn managed(s: &SignIn, explicit: bool) -> Result<Box<dyn TokenSource>, String> {
+    // The crate picks its form (App Service, Arc, Cloud Shell, VM…) from the process's own
+    // environment and cannot be handed another, so a session whose %env changed one of these
+    // would silently get a different form (perhaps the VM address) than the one it asked for.
+    let process = Env::process();
+    let changed: Vec<&str> = MANAGED_IDENTITY_VARS
+        .into_iter()
+        .filter(|name| s.env.get(name) != process.get(name))
+        .collect();
+    if !changed.is_empty() {
+        return Err(format!(
+            "{} changed with %env; the managed identity reads {} from the kernel's own \
+             environment: set {} before starting Jupyter",
+            changed.join(", "),
+            if changed.len() == 1 { "it" } else { "them" },
+            if changed.len() == 1 { "it" } else { "them" },
+        ));
+    }
     let evidence = s.env.get("IDENTITY_ENDPOINT").is_some()
         || s.env.get("MSI_ENDPOINT").is_some()
         || s.endpoints.pod_identity.is_some()
