@@ -4,7 +4,7 @@ use std::fmt;
 
 /// A secret value. `Debug` shows nothing of it, there is no `Display` and no `Serialize`,
 /// so it cannot reach an output, a log or an error by accident; `expose` is the one way in.
-#[derive(Clone, PartialEq, Eq, Default)]
+#[derive(Clone, Default)]
 pub struct Secret(String);
 
 impl Secret {
