@@ -14,7 +14,7 @@ PY := $(VENV)/bin/python
 # The tests' Jupyter stays out of the user's home.
 export JUPYTER_PLATFORM_DIRS := 1
 
-.PHONY: all build venv demo test lint rust-test py-test fuzz bench clean
+.PHONY: all build venv kernelspec demo test lint rust-test py-test fuzz bench clean
 
 all: build
 
@@ -30,8 +30,10 @@ venv: $(VENV)/.installed
 
 # The quickstart against a Jupyter in the project's venv: the kernelspec goes into that
 # environment (`azq install --sys-prefix`), so nothing outside the clone changes.
-demo: build venv
-	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(AZQ) install --sys-prefix
+kernelspec: build venv
+	VIRTUAL_ENV=$(abspath $(VENV)) $(AZQ) install --sys-prefix
+
+demo: kernelspec
 	$(VENV)/bin/jupyter kernelspec list
 	$(PY) tests/run_notebook.py notebooks/quickstart.ipynb --save build/quickstart.ipynb
 
@@ -57,7 +59,7 @@ fuzz:
 
 test: lint rust-test py-test fuzz
 
-bench: build venv
+bench: kernelspec
 	AZQ_BIN=$(AZQ) $(PY) bench/kernel_bench.py
 	AZQ_BIN=$(AZQ) $(PY) bench/connect_bench.py
 	AZQ_BIN=$(AZQ) $(PY) bench/sim_bench.py
