@@ -52,8 +52,13 @@ impl ConnectionString {
             resource_group: need(rg, "ResourceGroupName")?,
             name: need(ws, "WorkspaceName")?,
         };
-        if let Err((part, message)) = workspace.check() {
-            return Err(bad(&format!("has a bad {part}: {message}")));
+        if let Err((part, rule)) = workspace.check() {
+            let field = match part {
+                "subscription" => "SubscriptionId",
+                "resourceGroup" => "ResourceGroupName",
+                _ => "WorkspaceName",
+            };
+            return Err(bad(&format!("has a {field} that is {rule}")));
         }
         let api_key = Secret::new(need(key, "ApiKey")?);
         let endpoint_text = need(endpoint, "QuantumEndpoint")?;

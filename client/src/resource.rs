@@ -21,25 +21,26 @@ impl WorkspaceRef {
         )
     }
 
-    /// Checks each part's form; `Err` names the part and what it should look like.
-    pub fn check(&self) -> Result<(), (&'static str, String)> {
+    /// Checks each part's form; `Err` names the part and what it should look like (not the
+    /// value: a connection string's parts sit beside its key).
+    pub fn check(&self) -> Result<(), (&'static str, &'static str)> {
         check_subscription(&self.subscription).map_err(|m| ("subscription", m))?;
         check_resource_group(&self.resource_group).map_err(|m| ("resourceGroup", m))?;
         check_workspace_name(&self.name).map_err(|m| ("workspace", m))
     }
 }
 
-pub fn check_subscription(s: &str) -> Result<(), String> {
+/// A subscription id is a GUID; `Err` says so.
+pub fn check_subscription(s: &str) -> Result<(), &'static str> {
     if uuid::Uuid::try_parse(s).is_ok() && s.len() == 36 {
         Ok(())
     } else {
-        Err(format!(
-            "`{s}` is not a subscription id; it is a GUID like 00000000-0000-0000-0000-000000000000"
-        ))
+        Err("not a subscription id; it is a GUID like 00000000-0000-0000-0000-000000000000")
     }
 }
 
-pub fn check_resource_group(s: &str) -> Result<(), String> {
+/// Azure's rule for resource group names; `Err` states it.
+pub fn check_resource_group(s: &str) -> Result<(), &'static str> {
     let ok = (1..=90).contains(&s.len())
         && s.chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '(' | ')'))
@@ -47,13 +48,14 @@ pub fn check_resource_group(s: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "`{s}` is not a resource group name (1-90 letters, digits, `-`, `_`, `.`, `(`, `)`, not ending in `.`)"
-        ))
+        Err(
+            "not a resource group name (1-90 letters, digits, `-`, `_`, `.`, `(`, `)`, not ending in `.`)",
+        )
     }
 }
 
-pub fn check_workspace_name(s: &str) -> Result<(), String> {
+/// Azure Quantum's rule for workspace names; `Err` states it.
+pub fn check_workspace_name(s: &str) -> Result<(), &'static str> {
     let ok = (2..=54).contains(&s.len())
         && s.starts_with(|c: char| c.is_ascii_alphanumeric())
         && s.ends_with(|c: char| c.is_ascii_alphanumeric())
@@ -61,9 +63,9 @@ pub fn check_workspace_name(s: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "`{s}` is not a workspace name (2-54 letters, digits and `-`, starting and ending with a letter or digit)"
-        ))
+        Err(
+            "not a workspace name (2-54 letters, digits and `-`, starting and ending with a letter or digit)",
+        )
     }
 }
 
@@ -124,9 +126,10 @@ pub fn parse_resource_id(id: &str) -> Result<WorkspaceRef, ClientError> {
             format!("the resource id ends early; a workspace id reads {SHAPE}"),
         );
     };
-    check_subscription(&subscription).map_err(|m| err(sub_at, m))?;
-    check_resource_group(&resource_group).map_err(|m| err(rg_at, m))?;
-    check_workspace_name(&name).map_err(|m| err(ws_at, m))?;
+    let not = |at: usize, value: &str, rule: &str| err(at, format!("`{value}` is {rule}"));
+    check_subscription(&subscription).map_err(|r| not(sub_at, &subscription, r))?;
+    check_resource_group(&resource_group).map_err(|r| not(rg_at, &resource_group, r))?;
+    check_workspace_name(&name).map_err(|r| not(ws_at, &name, r))?;
     Ok(WorkspaceRef {
         subscription,
         resource_group,
@@ -137,8 +140,9 @@ pub fn parse_resource_id(id: &str) -> Result<WorkspaceRef, ClientError> {
 /// Whether a word looks like a resource id (for a bare positional argument).
 pub fn looks_like_resource_id(s: &str) -> bool {
     let t = s.trim_start_matches('/');
-    t.len() >= "subscriptions/".len()
-        && t[.."subscriptions/".len()].eq_ignore_ascii_case("subscriptions/")
+    t.as_bytes()
+        .get(.."subscriptions/".len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(b"subscriptions/"))
 }
 
 /// Azure's public regions (`az account list-locations`), the names a workspace can live in.

@@ -25,8 +25,18 @@ pub fn media(bundle: &Bundle) -> Media {
     )
 }
 
-/// The ANSI-coloured name line and caret excerpt a front end shows for an error.
+/// The ANSI-coloured name line and caret excerpt a front end shows for an error. A panic
+/// while rendering it (a bug) still yields an error, so the cell gets its reply.
 pub fn error_output(err: &MagicError, cell: &str) -> ErrorOutput {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render_error(err, cell)))
+        .unwrap_or_else(|_| ErrorOutput {
+            ename: err.name().to_owned(),
+            evalue: "the error could not be shown (please report this)".to_owned(),
+            traceback: vec![err.name().to_owned()],
+        })
+}
+
+fn render_error(err: &MagicError, cell: &str) -> ErrorOutput {
     let mut traceback = err.traceback(cell);
     if let Some(first) = traceback.first_mut() {
         let name = err.name();
@@ -36,7 +46,7 @@ pub fn error_output(err: &MagicError, cell: &str) -> ErrorOutput {
     }
     ErrorOutput {
         ename: err.name().to_owned(),
-        evalue: err.to_string(),
+        evalue: err.message(),
         traceback,
     }
 }

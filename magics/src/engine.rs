@@ -114,19 +114,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 /// The cell's text with every secret a magic can recognise replaced by `<hidden>`: what
 /// history keeps.
 pub fn redact_secrets(cell: &str) -> String {
-    let spans = secret_spans(cell);
-    let mut out = String::with_capacity(cell.len());
-    let mut at = 0;
-    for span in spans {
-        if span.start < at {
-            continue;
-        }
-        out.push_str(&cell[at..span.start]);
-        out.push_str("<hidden>");
-        at = span.end;
-    }
-    out.push_str(&cell[at..]);
-    out
+    crate::secrets::hide(cell, &secret_spans(cell))
 }
 
 /// The byte ranges of `cell` that hold secrets any magic recognises, in order.

@@ -110,6 +110,12 @@ impl MagicError {
         }
     }
 
+    /// What the user reads: the message with any secret field it quotes hidden. Front ends
+    /// show this, never `to_string()`.
+    pub fn message(&self) -> String {
+        crate::secrets::hide_fields(&self.to_string())
+    }
+
     /// The byte range of the cell text the error is about, if any.
     pub fn span(&self) -> Option<Range<usize>> {
         match self {
@@ -131,14 +137,13 @@ impl MagicError {
     /// The traceback lines a front end shows: the message, then the offending line of the
     /// cell with a caret under the bad text.
     pub fn traceback(&self, cell: &str) -> Vec<String> {
-        let mut lines = vec![format!("{}: {}", self.name(), self)];
+        let mut lines = vec![format!("{}: {}", self.name(), self.message())];
         if let Some(span) = self.span() {
             let mut excerpt = caret_excerpt(cell, span.clone());
             // The excerpt echoes the line: hide any secret on it, one `*` per character so
             // that the caret still lines up.
-            let line_start = cell[..span.start.min(cell.len())]
-                .rfind('\n')
-                .map_or(0, |i| i + 1);
+            let start = floor_char_boundary(cell, span.start.min(cell.len()));
+            let line_start = cell[..start].rfind('\n').map_or(0, |i| i + 1);
             let line_end = cell[line_start..]
                 .find('\n')
                 .map_or(cell.len(), |i| line_start + i);
@@ -218,5 +223,12 @@ mod tests {
     fn caret_survives_spans_past_the_end_and_inside_characters() {
         assert_eq!(caret_excerpt("é", 1..9), ["1 | é", "    ^"]);
         assert_eq!(caret_excerpt("", 3..4), ["1 | ", "    ^"]);
+        // The whole traceback, secrets masked, with a span starting inside `é`.
+        let err = MagicError::Azure {
+            name: "InvalidResourceId",
+            message: "bad".into(),
+            span: Some(2..4),
+        };
+        assert_eq!(err.traceback("xé\ny")[1..], ["1 | xé", "     ^"]);
     }
 }

@@ -61,6 +61,29 @@ pub fn spans(text: &str, base: usize, keys: &[&str]) -> Vec<Range<usize>> {
     out
 }
 
+/// `text` with each span (sorted by start; overlaps skipped) replaced by `<hidden>`.
+pub fn hide(text: &str, spans: &[Range<usize>]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for span in spans {
+        if span.start < at || !text.is_char_boundary(span.start) || !text.is_char_boundary(span.end)
+        {
+            continue;
+        }
+        out.push_str(&text[at..span.start]);
+        out.push_str("<hidden>");
+        at = span.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// An error message with any secret field it quotes (`ApiKey=…` and the like) hidden: a
+/// message may repeat what it was given, and what it was given may hold a key.
+pub fn hide_fields(message: &str) -> String {
+    hide(message, &spans(message, 0, &[]))
+}
+
 fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
@@ -111,5 +134,14 @@ mod tests {
         );
         assert_eq!(hidden("x ApiKey=secret;Q=1"), ["secret"]);
         assert!(hidden("mystorage=1 storageAccount").is_empty());
+    }
+
+    #[test]
+    fn hides_fields_in_messages() {
+        assert_eq!(
+            super::hide_fields("unexpected `A=1;ApiKey=k3y;B=2`; é"),
+            "unexpected `A=1;ApiKey=<hidden>;B=2`; é"
+        );
+        assert_eq!(super::hide_fields("nothing here"), "nothing here");
     }
 }

@@ -294,6 +294,39 @@ fn table() -> Vec<(String, &'static str, Option<&'static str>)> {
             "InvalidConnectionString",
             Some("FULL_VALUE"),
         ),
+        // A bad field beside the key: the message names the field, not its value.
+        (
+            c(&format!(
+                "connectionString=\"{}\"",
+                cs("https://westus.quantum.azure.com/").replace(
+                    "ResourceGroupName=rg",
+                    &format!("ResourceGroupName=rg,ApiKey={KEY}")
+                )
+            )),
+            "InvalidConnectionString",
+            Some("FULL_VALUE"),
+        ),
+        // A connection string given bare is not repeated either.
+        (
+            c(&format!("\"{}\"", cs("https://westus.quantum.azure.com/"))),
+            "InvalidArgument",
+            Some("FULL_VALUE"),
+        ),
+        // Non-ASCII where an id's parts are checked; escapes shift the id's offsets.
+        (
+            c("subscriptionsé"),
+            "InvalidArgument",
+            Some("subscriptionsé"),
+        ),
+        (
+            c(
+                "resourceId=\"/subscriptions/\\\"\\\"é/resourceGroup/rg/providers/Microsoft.Quantum/Workspaces/ws\"",
+            ),
+            "InvalidResourceId",
+            Some(
+                "/subscriptions/\\\"\\\"é/resourceGroup/rg/providers/Microsoft.Quantum/Workspaces/ws",
+            ),
+        ),
         // Arguments continued on the next lines, as the seed writes them.
         (
             format!(

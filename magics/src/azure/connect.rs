@@ -207,14 +207,15 @@ fn invalid(message: String, span: Option<Range<usize>>) -> MagicError {
     }
 }
 
-/// Where a value's first character is: after its opening quote, if it has one.
-fn inner(call: &Call<'_>, span: Range<usize>) -> usize {
+/// Where a value is written, inside its quotes if it has them.
+fn inner(call: &Call<'_>, span: Range<usize>) -> Range<usize> {
     let quoted = span
         .start
         .checked_sub(call.args_start)
         .and_then(|at| call.args.get(at..))
         .is_some_and(|t| t.starts_with(['"', '\'']));
-    span.start + usize::from(quoted)
+    let q = usize::from(quoted);
+    span.start + q..(span.end - q).max(span.start + q)
 }
 
 impl Args {
@@ -236,17 +237,22 @@ impl Args {
         if let Some((word, span)) = &positional
             && !resource::looks_like_resource_id(word)
         {
-            let suggestion = closest(word, ["refresh".to_owned(), "emulator".to_owned()]);
-            return Err(invalid(
+            // A word with `=` or `;` may be a connection string: not repeated, it holds a key.
+            let message = if word.contains(['=', ';']) {
+                "a bare argument must be a resource ID (/subscriptions/…); give a connection \
+                 string as connectionString=\"…\""
+                    .to_owned()
+            } else {
+                let suggestion = closest(word, ["refresh".to_owned(), "emulator".to_owned()]);
                 format!(
                     "unexpected `{word}`{}",
                     suggestion.map_or_else(
                         || "; a bare argument must be a resource ID (/subscriptions/…)".to_owned(),
                         |s| format!("; did you mean `{s}`?")
                     )
-                ),
-                Some(span.clone()),
-            ));
+                )
+            };
+            return Err(invalid(message, Some(span.clone())));
         }
         let resource_id = match (bound.named("resourceId"), positional) {
             (Some(_), Some((_, span))) => {
@@ -256,10 +262,10 @@ impl Args {
                     span,
                 });
             }
-            (Some((v, _)), None) => Some((
-                v.to_owned(),
-                inner(call, bound.value_span("resourceId").expect("named")),
-            )),
+            (Some((v, _)), None) => {
+                let span = bound.value_span("resourceId").expect("named");
+                Some((v.to_owned(), inner(call, span)))
+            }
             (None, Some((v, span))) => Some((v.to_owned(), inner(call, span))),
             (None, None) => None,
         };
@@ -442,22 +448,33 @@ impl Args {
             Place::Emulator
         } else if let Some(cs) = connection_string {
             Place::ConnectionString(Secret::new(cs), bound.value_span("connectionString"))
-        } else if let Some((id, at)) = resource_id {
+        } else if let Some((id, written)) = resource_id {
             let ws = parse_resource_id(&id).map_err(|e| {
                 let offset = match &e {
                     azq_client::ClientError::InvalidResourceId { at, .. } => *at,
                     _ => 0,
                 };
-                // Underline the bad segment, up to the next `/`.
-                let end = id
-                    .get(offset..)
-                    .and_then(|rest| rest.find('/'))
-                    .map_or(id.len(), |i| offset + i)
-                    .max(offset + 1);
+                // Underline the bad segment, up to the next `/`, where the id is written as
+                // it reads; an id with escapes has other offsets in the cell: all of it.
+                let verbatim = written
+                    .start
+                    .checked_sub(call.args_start)
+                    .and_then(|at| call.args.get(at..at + id.len()))
+                    == Some(id.as_str());
+                let span = if verbatim {
+                    let end = id
+                        .get(offset..)
+                        .and_then(|rest| rest.find('/'))
+                        .map_or(id.len(), |i| offset + i)
+                        .max(offset + 1);
+                    written.start + offset..written.start + end
+                } else {
+                    written
+                };
                 MagicError::Azure {
                     name: e.name(),
                     message: e.to_string(),
-                    span: Some(at + offset..at + end),
+                    span: Some(span),
                 }
             })?;
             Place::Workspace(ws)
@@ -502,8 +519,16 @@ impl Args {
                 resource_group: values[1].2.clone().expect("checked"),
                 name: values[2].2.clone().expect("checked"),
             };
-            if let Err((part, message)) = ws.check() {
-                return Err(invalid(message, bound.value_span(part)));
+            if let Err((part, rule)) = ws.check() {
+                let value = match part {
+                    "subscription" => &ws.subscription,
+                    "resourceGroup" => &ws.resource_group,
+                    _ => &ws.name,
+                };
+                return Err(invalid(
+                    format!("`{value}` is {rule}"),
+                    bound.value_span(part),
+                ));
             }
             Place::Workspace(ws)
         } else {
