@@ -267,6 +267,27 @@ def test_each_credential_signs_in(em, tmp_path, kind):
         assert "account get-access-token" in calls and "https://management.azure.com/.default" in calls, calls
 
 
+def test_az_without_a_login_does_not_stop_the_chain_before_the_prompt(em, tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    az = bin_dir / "az"
+    az.write_text("#!/bin/sh\necho \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n")
+    az.chmod(0o755)
+    env = kernel_env(tmp_path, **em.endpoints())
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    with kernel(env) as kc:
+        connected(run(kc, f"%azure.connect {em.rid}", on_msg=approver(em)), em, "DeviceCode")
+
+
+def test_an_identity_endpoint_without_its_header_is_named_not_sent_elsewhere(em, tmp_path):
+    # The identity crate would read this as a VM and call the VM address.
+    env = kernel_env(tmp_path, **em.endpoints(), IDENTITY_ENDPOINT=em.lines["IDENTITY_ENDPOINT"])
+    with kernel(env) as kc:
+        ran = run(kc, f"%azure.connect {em.rid} credential=ManagedIdentity")
+        assert ran.error["ename"] == "AuthenticationFailed", ran.text()
+        assert "IDENTITY_ENDPOINT is set without IDENTITY_HEADER" in ran.error["evalue"], ran.error["evalue"]
+
+
 def test_managed_identity_settings_made_with_env_are_refused_not_misread(em, tmp_path):
     # The identity crate reads these from the process, so honouring the session's value is
     # impossible; using the process's (none: the VM form) would call another endpoint.

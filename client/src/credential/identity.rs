@@ -276,10 +276,22 @@ pub fn managed(s: &SignIn, explicit: bool) -> Result<Box<dyn TokenSource>, Strin
             if changed.len() == 1 { "it" } else { "them" },
         ));
     }
+    if s.env.get("IDENTITY_ENDPOINT").is_some()
+        && s.env.get("IDENTITY_HEADER").is_none()
+        && s.env.get("IMDS_ENDPOINT").is_none()
+    {
+        // The crate would take this for a VM and call the VM address instead.
+        return Err(
+            "IDENTITY_ENDPOINT is set without IDENTITY_HEADER (App Service sets both) or \
+             IMDS_ENDPOINT (Azure Arc); set the missing one or unset IDENTITY_ENDPOINT"
+                .into(),
+        );
+    }
+    let on_vm = on_azure_vm();
     let evidence = s.env.get("IDENTITY_ENDPOINT").is_some()
         || s.env.get("MSI_ENDPOINT").is_some()
         || s.endpoints.pod_identity.is_some()
-        || on_azure_vm();
+        || on_vm;
     if !explicit && !evidence {
         return Err(
             "no sign of an Azure host (IDENTITY_ENDPOINT, AZURE_POD_IDENTITY_AUTHORITY_HOST or an Azure VM)"
@@ -287,7 +299,8 @@ pub fn managed(s: &SignIn, explicit: bool) -> Result<Box<dyn TokenSource>, Strin
         );
     }
     let o = ManagedIdentityCredentialOptions {
-        client_options: options(s, explicit || evidence),
+        // The VM address only on a VM or when asked for; the other forms name their own.
+        client_options: options(s, explicit || on_vm),
         ..Default::default()
     };
     wrap(

@@ -325,7 +325,11 @@ impl TokenSource for Chain {
                     return Ok(t);
                 }
                 Err(e) => {
-                    configured_failed = true;
+                    // A failure of something the user set up (a secret, a token file) stops
+                    // the chain before it prompts; `az` without a login, or a VM without an
+                    // identity, is just not this user's way in, and the prompt still comes.
+                    configured_failed |=
+                        !matches!(kind, CredentialKind::Cli | CredentialKind::ManagedIdentity);
                     let detail = match e {
                         ClientError::AuthenticationFailed { detail, .. } => detail,
                         other => other.to_string(),
