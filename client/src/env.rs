@@ -3,9 +3,16 @@
 
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Env {
     vars: BTreeMap<String, String>,
+}
+
+/// Names only: values include client secrets and connection strings.
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.vars.keys()).finish()
+    }
 }
 
 impl Env {
@@ -45,5 +52,18 @@ impl Env {
     /// Every variable (for a program the sign-in starts).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_shows_names_not_values() {
+        let env = super::Env::default().with("AZURE_CLIENT_SECRET", "s3cret-value");
+        let shown = format!("{env:?}");
+        assert!(
+            shown.contains("AZURE_CLIENT_SECRET") && !shown.contains("s3cret"),
+            "{shown}"
+        );
     }
 }

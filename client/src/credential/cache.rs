@@ -13,7 +13,8 @@ use crate::env::Env;
 use crate::error::ClientError;
 
 const FILE_NAME: &str = "azq-token-cache.json";
-const LOCK_WAIT: Duration = Duration::from_secs(30);
+/// Longer than a sign-in request may take (`http::DEADLINE`), which a holder may spend.
+const LOCK_WAIT: Duration = Duration::from_secs(45);
 
 /// Where the cache lives for this environment.
 pub fn cache_path(env: &Env) -> Result<PathBuf, ClientError> {
@@ -46,7 +47,7 @@ pub(crate) struct CacheFile {
     pub accounts: Vec<CachedAccount>,
 }
 
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct CachedAccount {
     pub authority: String,
     pub tenant: String,
@@ -54,6 +55,19 @@ pub(crate) struct CachedAccount {
     pub username: String,
     pub refresh_token: String,
     pub obtained_at: u64,
+}
+
+/// Everything but the refresh token.
+impl std::fmt::Debug for CachedAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedAccount")
+            .field("authority", &self.authority)
+            .field("tenant", &self.tenant)
+            .field("client_id", &self.client_id)
+            .field("username", &self.username)
+            .field("obtained_at", &self.obtained_at)
+            .finish_non_exhaustive()
+    }
 }
 
 impl CacheFile {
@@ -102,7 +116,7 @@ impl TokenCache {
         }
     }
 
-    /// Takes the lock (waiting up to 30 s for another kernel), creating the directory first.
+    /// Takes the lock (waiting up to 45 s for another kernel), creating the directory first.
     pub(crate) async fn lock(&self) -> Result<Locked<'_>, ClientError> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
         private_dir(dir).map_err(|e| self.error(e))?;
@@ -123,7 +137,7 @@ impl TokenCache {
                 }
                 Err(std::fs::TryLockError::WouldBlock) => {
                     return Err(self.error(
-                        "another program has held its lock for 30 s; close it or remove the .lock file",
+                        "another kernel has been signing in for 45 s and still holds the cache; run the cell again when it is done",
                     ));
                 }
                 Err(std::fs::TryLockError::Error(e)) => {
@@ -195,7 +209,12 @@ fn unsafe_uid() -> u32 {
     unsafe { libc::getuid() }
 }
 
-/// Creates `dir` (and parents) with mode 0700, or tightens an existing one we own.
+/// The folder the default cache lives in, kept to Azure Quantum's tools: azq may tighten it.
+const OWN_DIR: &str = ".azure-quantum";
+
+/// Creates `dir` (and parents) with mode 0700. An existing one must be the user's and private
+/// already, except `~/.azure-quantum`, which is tightened: azq does not change the mode of a
+/// folder the user chose (it may be their home or a project).
 fn private_dir(dir: &Path) -> Result<(), String> {
     match std::fs::metadata(dir) {
         Ok(meta) => {
@@ -205,6 +224,13 @@ fn private_dir(dir: &Path) -> Result<(), String> {
             if meta.uid() != unsafe_uid() {
                 return Err(format!(
                     "{} belongs to another user; set AZURE_QUANTUM_TOKEN_CACHE to a path of yours",
+                    dir.display()
+                ));
+            }
+            if meta.mode() & 0o077 != 0 && dir.file_name() != Some(OWN_DIR.as_ref()) {
+                return Err(format!(
+                    "{} is open to other users; give AZURE_QUANTUM_TOKEN_CACHE a folder of its \
+                     own (ending in /), which azq creates private, or run chmod 700 on it",
                     dir.display()
                 ));
             }
@@ -249,6 +275,7 @@ mod tests {
             f.put(account("two"));
             locked.write(&f).unwrap();
         }
+        assert!(!format!("{:?}", account("rt-value")).contains("rt-value"));
         let meta = std::fs::metadata(cache.path()).unwrap();
         assert_eq!(meta.mode() & 0o777, 0o600);
         let dmeta = std::fs::metadata(dir.join("sub")).unwrap();
@@ -265,6 +292,26 @@ mod tests {
         drop(locked);
         std::fs::write(cache.path(), "not json").unwrap();
         assert!(cache.lock().await.unwrap().read().accounts.is_empty());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_open_folder_is_refused_unless_it_is_azqs_own() {
+        let dir = std::env::temp_dir().join(format!("azq-cache-test-{}", uuid::Uuid::new_v4()));
+        let own = dir.join(OWN_DIR);
+        std::fs::create_dir_all(&own).unwrap();
+        for d in [&dir, &own] {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let err = TokenCache::new(dir.join("c.json"))
+            .lock()
+            .await
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("is open to other users"), "{err}");
+        assert_eq!(std::fs::metadata(&dir).unwrap().mode() & 0o777, 0o755);
+        drop(TokenCache::new(own.join("c.json")).lock().await.unwrap());
+        assert_eq!(std::fs::metadata(&own).unwrap().mode() & 0o777, 0o700);
         std::fs::remove_dir_all(dir).unwrap();
     }
 

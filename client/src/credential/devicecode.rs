@@ -111,7 +111,8 @@ impl DeviceCode {
         }
         let r: Reply = serde_json::from_slice(body)
             .map_err(|_| self.fail("Entra ID's answer has no access token"))?;
-        let secs = seconds(&r.expires_in).unwrap_or(3600);
+        // Bounded: a token is renewed within a day whatever its authority says.
+        let secs = seconds(&r.expires_in).unwrap_or(3600).min(86_400);
         Ok(Granted {
             token: AccessToken {
                 token: Secret::new(r.access_token),
@@ -211,7 +212,8 @@ impl DeviceCode {
             .verification_uri
             .or(s.verification_url)
             .unwrap_or_else(|| "https://microsoft.com/devicelogin".into());
-        let lifetime = Duration::from_secs(seconds(&s.expires_in).unwrap_or(900));
+        // Entra gives 15 minutes; no wait lasts longer than an hour.
+        let lifetime = Duration::from_secs(seconds(&s.expires_in).unwrap_or(900).min(3600));
         let mut interval = Duration::from_secs(
             s.interval
                 .as_ref()

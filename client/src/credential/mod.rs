@@ -348,5 +348,6 @@ impl TokenSource for Chain {
 
 /// Seconds since the epoch as a time (tokens carry expiry that way).
 pub(crate) fn epoch(secs: i64) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64)
+    // Clamped to the year 2500: a nonsense expiry must not overflow the clock.
+    SystemTime::UNIX_EPOCH + Duration::from_secs(secs.clamp(0, 16_725_225_600) as u64)
 }

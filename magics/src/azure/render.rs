@@ -167,11 +167,19 @@ pub fn device_code(uri: &str, code: &str, expires_in: Duration) -> Bundle {
         "To sign in, use a web browser to open the page {uri} and enter the code {code} to authenticate. (The code expires in {minutes} minutes; interrupt the kernel to stop waiting.)"
     );
     let (u, c) = (escape_html(uri), escape_html(code));
+    // Both come from the authority: the page is a link only when it is a web address, and
+    // the code reaches the script as data, never as script text.
+    let page = if uri.starts_with("https://") || uri.starts_with("http://") {
+        format!("<a href=\"{u}\" target=\"_blank\" rel=\"noopener\">{u}</a>")
+    } else {
+        u
+    };
     let html = format!(
         "<div class=\"azq-device-code\">To sign in, use a web browser to open the page \
-         <a href=\"{u}\" target=\"_blank\" rel=\"noopener\">{u}</a> and enter the code \
+         {page} and enter the code \
          <code style=\"font-weight:bold;font-size:1.1em\">{c}</code> \
-         <button onclick=\"navigator.clipboard.writeText('{c}')\" title=\"Copy the code\">Copy</button> \
+         <button data-code=\"{c}\" onclick=\"navigator.clipboard.writeText(this.dataset.code)\" \
+         title=\"Copy the code\">Copy</button> \
          to authenticate. <span style=\"opacity:0.75\">The code expires in {minutes} minutes; \
          interrupt the kernel to stop waiting.</span></div>"
     );
@@ -184,4 +192,32 @@ pub fn device_code(uri: &str, code: &str, expires_in: Duration) -> Bundle {
 pub fn signed_in(account: &str) -> Bundle {
     let text = format!("Signed in as {account}.");
     Bundle::text(text.clone()).with_html(format!("<div>{}</div>", escape_html(&text)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_device_code_prompt_keeps_what_the_authority_sent_out_of_script() {
+        let b = device_code(
+            "javascript:alert(1)",
+            "');alert(1)//",
+            Duration::from_secs(900),
+        );
+        let html = b.get("text/html").and_then(|v| v.as_str()).unwrap();
+        assert!(!html.contains("href=\"javascript"), "{html}");
+        assert!(html.contains("writeText(this.dataset.code)"), "{html}");
+        assert!(html.contains("data-code=\"&#39;);alert(1)//\""), "{html}");
+        let b = device_code(
+            "https://login.example/device",
+            "ABC",
+            Duration::from_secs(60),
+        );
+        let html = b.get("text/html").and_then(|v| v.as_str()).unwrap();
+        assert!(
+            html.contains("<a href=\"https://login.example/device\""),
+            "{html}"
+        );
+    }
 }
