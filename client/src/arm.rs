@@ -5,8 +5,8 @@ use url::Url;
 
 use crate::endpoints::Endpoints;
 use crate::error::ClientError;
-use crate::http::{Http, Request};
-use crate::resource::WorkspaceRef;
+use crate::http::{Http, Request, host_of, is_loopback};
+use crate::resource::{WorkspaceRef, normalize_location};
 use crate::secret::Secret;
 
 const SUBSCRIPTION_API: &str = "2022-12-01";
@@ -46,11 +46,34 @@ pub async fn discover_tenant(
     .then(|| tenant.to_owned())
 }
 
-/// What ARM says of a workspace.
+/// What ARM says of a workspace, checked: the location is letters and digits only (it becomes
+/// part of a host name) and the endpoint is one azq may send the workspace's token to.
 #[derive(Debug, Clone)]
 pub struct ArmWorkspace {
+    /// Normalised (`West US` → `westus`).
     pub location: String,
     pub endpoint: Option<Url>,
+}
+
+/// A location as ARM spells it, normalised; a region azq does not know yet passes if it is
+/// letters and digits, anything else (`example.com#`) does not.
+fn checked_location(text: &str) -> Option<String> {
+    normalize_location(text).ok().or_else(|| {
+        let l = text.to_ascii_lowercase().replace(' ', "");
+        (!l.is_empty() && l.len() <= 40 && l.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .then_some(l)
+    })
+}
+
+/// Whether the endpoint ARM names may receive the workspace's token: an https host under
+/// `quantum.azure.com` or, when ARM itself is on this machine (an emulator), this machine.
+pub fn trusted_endpoint(arm: &Url, endpoint: &Url) -> bool {
+    if is_loopback(arm) {
+        return matches!(endpoint.scheme(), "http" | "https") && is_loopback(endpoint);
+    }
+    endpoint.scheme() == "https"
+        && matches!(endpoint.host(), Some(url::Host::Domain(d))
+            if d.to_ascii_lowercase().ends_with(".quantum.azure.com"))
 }
 
 /// Looks the workspace up; `credential` is a label for error messages.
@@ -124,15 +147,75 @@ pub async fn lookup(
         endpoint_uri: Option<String>,
     }
     let found: Found = resp.json()?;
-    let location = found.location.filter(|l| !l.is_empty()).ok_or_else(|| {
-        ClientError::NoWorkspaceLocation {
-            workspace: workspace.name.clone(),
-            detail: "Azure Resource Manager did not say where it is".into(),
+    let nowhere = |detail: &str| ClientError::NoWorkspaceLocation {
+        workspace: workspace.name.clone(),
+        detail: format!("Azure Resource Manager {detail}"),
+    };
+    let location = match found.location.filter(|l| !l.trim().is_empty()) {
+        None => return Err(nowhere("did not say where it is")),
+        Some(l) => checked_location(&l)
+            .ok_or_else(|| nowhere("gave a location that is not a region name"))?,
+    };
+    let endpoint = match found.properties.and_then(|p| p.endpoint_uri) {
+        None => None,
+        Some(text) => {
+            let url = Url::parse(text.trim())
+                .ok()
+                .filter(|u| u.host().is_some())
+                .ok_or_else(|| nowhere("gave an endpointUri that is not a URL"))?;
+            if !trusted_endpoint(&endpoints.arm, &url) {
+                return Err(ClientError::InvalidEndpoint(format!(
+                    "Azure Resource Manager names {} as the data plane of workspace {}, which is \
+                     not an Azure Quantum host, so azq sends no token there; give endpoint=… \
+                     if you trust it",
+                    host_of(&url),
+                    workspace.name
+                )));
+            }
+            Some(url)
         }
-    })?;
-    let endpoint = found
-        .properties
-        .and_then(|p| p.endpoint_uri)
-        .and_then(|u| Url::parse(&u).ok());
+    };
     Ok(ArmWorkspace { location, endpoint })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(text: &str) -> Url {
+        Url::parse(text).unwrap()
+    }
+
+    #[test]
+    fn only_azure_quantum_hosts_or_a_local_emulator_are_trusted() {
+        let public = url("https://management.azure.com/");
+        let local = url("http://127.0.0.1:9000/");
+        for (arm, endpoint, trusted) in [
+            (&public, "https://westus.quantum.azure.com/", true),
+            (&public, "https://WestUS.Quantum.Azure.com:443/", true),
+            (&public, "http://westus.quantum.azure.com/", false),
+            (&public, "https://example.com#.quantum.azure.com/", false),
+            (&public, "https://quantum.azure.com.example.com/", false),
+            (&public, "https://x.quantum.azure.com@example.com/", false),
+            (&public, "http://127.0.0.1:9000/", false),
+            (&local, "http://127.0.0.1:9000/", true),
+            (&local, "http://localhost:1/", true),
+            (&local, "https://westus.quantum.azure.com/", false),
+            (&local, "ftp://127.0.0.1/", false),
+        ] {
+            assert_eq!(trusted_endpoint(arm, &url(endpoint)), trusted, "{endpoint}");
+        }
+    }
+
+    #[test]
+    fn locations_are_letters_and_digits() {
+        assert_eq!(checked_location("West US").as_deref(), Some("westus"));
+        assert_eq!(
+            checked_location("Mars North 2").as_deref(),
+            Some("marsnorth2")
+        );
+        for bad in ["example.com#", "west/us", "a:1", "x@y", ""] {
+            assert_eq!(checked_location(bad), None, "{bad}");
+        }
+    }
 }

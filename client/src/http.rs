@@ -19,6 +19,8 @@ pub const USER_AGENT: &str = concat!("azq/", env!("CARGO_PKG_VERSION"));
 pub const DEADLINE: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_RETRIES: u32 = 4;
+/// No answer azq reads is larger than this; a bigger one is refused, not buffered.
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
 
 #[derive(Clone, Debug)]
 pub struct Http {
@@ -26,8 +28,8 @@ pub struct Http {
 }
 
 /// A request as azq builds it; the secret header (API key or bearer token) is kept apart so
-/// that nothing that logs a request can see it.
-#[derive(Debug)]
+/// that nothing that logs a request can see it. A body is sent only over https or to this
+/// machine, since the forms azq posts carry refresh tokens, device codes and client secrets.
 pub struct Request {
     pub method: reqwest::Method,
     pub url: Url,
@@ -36,6 +38,25 @@ pub struct Request {
     pub body: Option<(&'static str, Vec<u8>)>,
     /// Whether sending it twice is harmless (then it is retried).
     pub idempotent: bool,
+}
+
+/// Shows the method, host and header names; never a value, the path or the body.
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("host", &host_of(&self.url))
+            .field(
+                "headers",
+                &self.headers.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            )
+            .field(
+                "secret_header",
+                &self.secret_header.as_ref().map(|(n, _)| *n),
+            )
+            .field("body_bytes", &self.body.as_ref().map(|(_, b)| b.len()))
+            .finish()
+    }
 }
 
 impl Request {
@@ -76,13 +97,23 @@ impl Request {
     }
 }
 
-/// A response with its body read.
-#[derive(Debug)]
+/// A response with its body read (at most [`MAX_BODY`] bytes).
 pub struct Response {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
     pub host: String,
+}
+
+/// Shows the status, host and body length; a body can hold tokens (Entra ID's answers do).
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("host", &self.host)
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
 }
 
 impl Response {
@@ -179,7 +210,7 @@ impl Http {
 
     /// Sends `req`, retrying what may be retried, and reads the whole body.
     pub async fn send(&self, req: Request) -> Result<Response, ClientError> {
-        if req.secret_header.is_some() {
+        if req.secret_header.is_some() || req.body.is_some() {
             ensure_secure(&req.url)?;
         }
         let host = host_of(&req.url);
@@ -228,14 +259,11 @@ impl Http {
                         }
                     }
                     let headers = resp.headers().clone();
-                    let body = resp
-                        .bytes()
-                        .await
-                        .map_err(|e| network_error(&host, &e, started))?;
+                    let body = read_body(resp, &host, started).await?;
                     return Ok(Response {
                         status,
                         headers,
-                        body: body.to_vec(),
+                        body,
                         host,
                     });
                 }
@@ -252,6 +280,41 @@ impl Http {
             }
         }
     }
+}
+
+/// Reads a body in chunks, refusing one over [`MAX_BODY`] (by its Content-Length when it has
+/// one, before reading anything).
+async fn read_body(
+    mut resp: reqwest::Response,
+    host: &str,
+    started: Instant,
+) -> Result<Vec<u8>, ClientError> {
+    let status = resp.status().as_u16();
+    let too_big = || ClientError::ServiceError {
+        host: host.to_owned(),
+        status,
+        code: None,
+        message: format!(
+            "its answer is larger than {} MiB, more than azq reads",
+            MAX_BODY >> 20
+        ),
+    };
+    let declared = resp.content_length().unwrap_or(0);
+    if declared > MAX_BODY as u64 {
+        return Err(too_big());
+    }
+    let mut body = Vec::with_capacity(declared as usize);
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| network_error(host, &e, started))?
+    {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// TLS with the ring provider (its start-up costs nothing, where aws-lc's first handshake in

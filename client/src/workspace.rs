@@ -11,15 +11,17 @@ use crate::connstr::{ConnectionString, location_of_endpoint};
 use crate::credential::{Credential, CredentialKind, Prompt, SignIn};
 use crate::endpoints::{ARM_SCOPE, Endpoints, QUANTUM_SCOPE};
 use crate::error::ClientError;
-use crate::http::{Http, Request, host_of};
+use crate::http::{Http, Request, host_of, is_loopback};
 use crate::models::{Page, ProviderStatus};
-use crate::resource::{WorkspaceRef, normalize_location};
+use crate::resource::WorkspaceRef;
 use crate::secret::Secret;
 
 /// The data-plane api-version azq speaks (what the official SDK sends).
 pub const API_VERSION: &str = "2026-01-15-preview";
 /// At most this many pages are followed in one listing (a loop guard).
 const MAX_PAGES: usize = 1000;
+/// The pages after the first (which may wait for a sign-in) take at most this long in all.
+const LISTING_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// How requests are signed.
 #[derive(Clone)]
@@ -90,6 +92,7 @@ impl Workspace {
                         sign_in.kind,
                         CredentialKind::Default | CredentialKind::DeviceCode
                     )
+                    && asks_arm_for_tenant(&endpoints.arm, location.as_deref(), endpoint.as_ref())
                 {
                     sign_in.tenant =
                         arm::discover_tenant(&http, &endpoints, &workspace.subscription).await;
@@ -101,31 +104,28 @@ impl Workspace {
                         endpoint,
                     ),
                     (Some(location), None) => {
-                        let url = format!("https://{location}.quantum.azure.com/");
-                        (
-                            Some(location),
-                            Url::parse(&url).expect("regions are host-safe"),
-                        )
+                        let endpoint = regional(&location, &workspace.name)?;
+                        (Some(location), endpoint)
                     }
                     (None, None) => {
                         let token = credential.token(ARM_SCOPE, prompt).await?;
                         let label = credential.kind().label();
                         let found =
                             arm::lookup(&http, &endpoints, token, &workspace, label).await?;
-                        let location = normalize_location(&found.location).unwrap_or_else(|_| {
-                            found.location.to_ascii_lowercase().replace(' ', "")
-                        });
                         let endpoint = match found.endpoint {
                             Some(e) => e,
-                            None => Url::parse(&format!("https://{location}.quantum.azure.com/"))
-                                .map_err(|_| ClientError::NoWorkspaceLocation {
-                                workspace: workspace.name.clone(),
-                                detail: format!(
-                                    "ARM gave the location `{location}`, which is not a host name"
-                                ),
-                            })?,
+                            // An ARM on this machine is an emulator: its workspaces are too.
+                            None if is_loopback(&endpoints.arm) => {
+                                return Err(ClientError::NoWorkspaceLocation {
+                                    workspace: workspace.name,
+                                    detail: "the Resource Manager on this machine gave no \
+                                             endpointUri"
+                                        .into(),
+                                });
+                            }
+                            None => regional(&found.location, &workspace.name)?,
                         };
-                        (Some(location), endpoint)
+                        (Some(found.location), endpoint)
                     }
                 };
                 Workspace {
@@ -150,17 +150,23 @@ impl Workspace {
     }
 
     /// The URL of `path` under the workspace, with the api-version.
-    pub fn url(&self, path: &str) -> Url {
+    pub fn url(&self, path: &str) -> Result<Url, ClientError> {
         let mut url = self
             .endpoint
             .join(&format!(
                 "{}/{path}",
                 self.workspace.path().trim_start_matches('/')
             ))
-            .expect("workspace paths are URL-safe");
+            .map_err(|_| {
+                ClientError::InvalidEndpoint(format!(
+                    "{} cannot hold the path of workspace {}",
+                    host_of(&self.endpoint),
+                    self.workspace.name
+                ))
+            })?;
         url.query_pairs_mut()
             .append_pair("api-version", API_VERSION);
-        url
+        Ok(url)
     }
 
     /// Signs a request for the data plane.
@@ -240,9 +246,26 @@ impl Workspace {
         &self,
         prompt: &mut dyn Prompt,
     ) -> Result<Vec<ProviderStatus>, ClientError> {
-        let mut url = self.url("providerStatus");
+        let mut url = self.url("providerStatus")?;
         let mut all = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut first_done: Option<std::time::Instant> = None;
+        let stop = |url: &Url, message: String| ClientError::ServiceError {
+            host: host_of(url),
+            status: 200,
+            code: None,
+            message,
+        };
         for _ in 0..MAX_PAGES {
+            if first_done.is_some_and(|t| t.elapsed() > LISTING_DEADLINE) {
+                return Err(stop(
+                    &url,
+                    format!(
+                        "its listing of targets took over {} s; try again",
+                        LISTING_DEADLINE.as_secs()
+                    ),
+                ));
+            }
             let resp = self
                 .call(
                     Request::get(url.clone()),
@@ -255,37 +278,58 @@ impl Workspace {
             }
             let page: Page<ProviderStatus> = resp.json()?;
             all.extend(page.value);
+            first_done.get_or_insert_with(std::time::Instant::now);
             match page.next_link.filter(|l| !l.is_empty()) {
                 None => return Ok(all),
                 Some(next) => {
-                    let next = url.join(&next).map_err(|_| ClientError::ServiceError {
-                        host: host_of(&url),
-                        status: 200,
-                        code: None,
-                        message: "its nextLink is not a URL".into(),
-                    })?;
-                    if host_of(&next) != host_of(&self.endpoint) {
-                        return Err(ClientError::ServiceError {
-                            host: host_of(&url),
-                            status: 200,
-                            code: None,
-                            message: format!(
+                    let next = url
+                        .join(&next)
+                        .map_err(|_| stop(&url, "its nextLink is not a URL".into()))?;
+                    if host_of(&next) != host_of(&self.endpoint) || next.scheme() != url.scheme() {
+                        return Err(stop(
+                            &url,
+                            format!(
                                 "its nextLink points to another host ({}); azq does not send credentials there",
                                 host_of(&next)
                             ),
-                        });
+                        ));
+                    }
+                    if !seen.insert(next.to_string()) {
+                        return Err(stop(
+                            &url,
+                            "its nextLink points back to a page already read".into(),
+                        ));
                     }
                     url = next;
                 }
             }
         }
-        Err(ClientError::ServiceError {
-            host: host_of(&url),
-            status: 200,
-            code: None,
-            message: format!("the listing did not end after {MAX_PAGES} pages"),
-        })
+        Err(stop(
+            &url,
+            format!("the listing did not end after {MAX_PAGES} pages"),
+        ))
     }
+}
+
+/// `https://<location>.quantum.azure.com/`; the location is normalised already, so letters and
+/// digits, but it is checked again because it becomes a host name.
+fn regional(location: &str, workspace: &str) -> Result<Url, ClientError> {
+    let bad = || ClientError::NoWorkspaceLocation {
+        workspace: workspace.to_owned(),
+        detail: "the location is not a region name".into(),
+    };
+    if location.is_empty() || !location.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(bad());
+    }
+    Url::parse(&format!("https://{location}.quantum.azure.com/")).map_err(|_| bad())
+}
+
+/// Whether to ask ARM which tenant the subscription is in (for a sign-in that needs one). Not
+/// when the data plane is on this machine but ARM is not: an emulator's subscription id has no
+/// business reaching management.azure.com, and no lookup there will follow.
+fn asks_arm_for_tenant(arm: &Url, location: Option<&str>, endpoint: Option<&Url>) -> bool {
+    let lookup = location.is_none() && endpoint.is_none();
+    lookup || endpoint.is_none_or(|e| is_loopback(e) == is_loopback(arm))
 }
 
 /// A base URL ends in `/` so that joins keep its path.
@@ -296,4 +340,37 @@ fn base(mut url: Url) -> Url {
     }
     url.set_query(None);
     url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tenant_is_asked_of_arm_only_beside_the_data_plane() {
+        let public = Url::parse("https://management.azure.com/").unwrap();
+        let local = Url::parse("http://127.0.0.1:1/").unwrap();
+        let emulator = Url::parse("http://127.0.0.1:2/").unwrap();
+        let azure = Url::parse("https://westus.quantum.azure.com/").unwrap();
+        assert!(asks_arm_for_tenant(&public, None, None));
+        assert!(asks_arm_for_tenant(&public, Some("westus"), None));
+        assert!(asks_arm_for_tenant(&public, None, Some(&azure)));
+        assert!(!asks_arm_for_tenant(&public, None, Some(&emulator)));
+        assert!(asks_arm_for_tenant(&local, None, Some(&emulator)));
+        assert!(!asks_arm_for_tenant(&local, None, Some(&azure)));
+    }
+
+    #[test]
+    fn regional_urls_come_only_from_region_names() {
+        assert_eq!(
+            regional("westus", "ws").unwrap().as_str(),
+            "https://westus.quantum.azure.com/"
+        );
+        for bad in ["", "example.com#", "a/b"] {
+            assert_eq!(
+                regional(bad, "ws").unwrap_err().name(),
+                "NoWorkspaceLocation"
+            );
+        }
+    }
 }

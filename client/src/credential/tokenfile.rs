@@ -2,7 +2,7 @@
 //! `{"access_token": "…", "expires_on": <milliseconds since the epoch>}`, re-read on each use.
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 
@@ -63,7 +63,8 @@ impl TokenSource for TokenFile {
                     "{shown}: expires_on is not a number of milliseconds"
                 ))
             })?;
-        let expires_at = SystemTime::UNIX_EPOCH + Duration::from_millis(ms as u64);
+        // Whole seconds, clamped by `epoch` so that a huge number cannot overflow the clock.
+        let expires_at = super::epoch((ms / 1000.0) as i64);
         if expires_at <= SystemTime::now() {
             return Err(fail(format!("the token in {shown} has expired")));
         }
@@ -74,5 +75,35 @@ impl TokenSource for TokenFile {
             token: Secret::new(contents.access_token.trim()),
             expires_at,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credential::NoPrompt;
+
+    async fn read(contents: &str) -> Result<AccessToken, ClientError> {
+        let path = std::env::temp_dir().join(format!("azq-tokenfile-{}", uuid::Uuid::new_v4()));
+        std::fs::write(&path, contents).unwrap();
+        let env = Env::default().with("AZURE_QUANTUM_TOKEN_FILE", &path.display().to_string());
+        let got = TokenFile::from_env(&env)
+            .unwrap()
+            .token("scope", &mut NoPrompt)
+            .await;
+        std::fs::remove_file(path).unwrap();
+        got
+    }
+
+    #[tokio::test]
+    async fn expiries_far_off_or_past_are_read_without_overflow() {
+        let far = read(r#"{"access_token": "t", "expires_on": 1e300}"#)
+            .await
+            .unwrap();
+        assert!(far.expires_at > SystemTime::now());
+        let past = read(r#"{"access_token": "t", "expires_on": "1000"}"#).await;
+        assert!(past.unwrap_err().to_string().contains("has expired"));
+        let bad = read(r#"{"access_token": "t", "expires_on": -5}"#).await;
+        assert!(bad.unwrap_err().to_string().contains("not a number"));
     }
 }
