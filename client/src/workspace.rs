@@ -92,7 +92,7 @@ impl Workspace {
                         sign_in.kind,
                         CredentialKind::Default | CredentialKind::DeviceCode
                     )
-                    && asks_arm_for_tenant(&endpoints.arm, location.as_deref(), endpoint.as_ref())
+                    && asks_arm_for_tenant(&endpoints.arm, endpoint.as_ref())
                 {
                     sign_in.tenant =
                         arm::discover_tenant(&http, &endpoints, &workspace.subscription).await;
@@ -324,12 +324,11 @@ fn regional(location: &str, workspace: &str) -> Result<Url, ClientError> {
     Url::parse(&format!("https://{location}.quantum.azure.com/")).map_err(|_| bad())
 }
 
-/// Whether to ask ARM which tenant the subscription is in (for a sign-in that needs one). Not
-/// when the data plane is on this machine but ARM is not: an emulator's subscription id has no
-/// business reaching management.azure.com, and no lookup there will follow.
-fn asks_arm_for_tenant(arm: &Url, location: Option<&str>, endpoint: Option<&Url>) -> bool {
-    let lookup = location.is_none() && endpoint.is_none();
-    lookup || endpoint.is_none_or(|e| is_loopback(e) == is_loopback(arm))
+/// Whether to ask ARM which tenant the subscription is in (for a sign-in that needs one): yes
+/// unless a given endpoint and ARM are on different sides of this machine; an emulator's
+/// subscription id has no business reaching management.azure.com, and no lookup will follow.
+fn asks_arm_for_tenant(arm: &Url, endpoint: Option<&Url>) -> bool {
+    endpoint.is_none_or(|e| is_loopback(e) == is_loopback(arm))
 }
 
 /// A base URL ends in `/` so that joins keep its path.
@@ -352,12 +351,12 @@ mod tests {
         let local = Url::parse("http://127.0.0.1:1/").unwrap();
         let emulator = Url::parse("http://127.0.0.1:2/").unwrap();
         let azure = Url::parse("https://westus.quantum.azure.com/").unwrap();
-        assert!(asks_arm_for_tenant(&public, None, None));
-        assert!(asks_arm_for_tenant(&public, Some("westus"), None));
-        assert!(asks_arm_for_tenant(&public, None, Some(&azure)));
-        assert!(!asks_arm_for_tenant(&public, None, Some(&emulator)));
-        assert!(asks_arm_for_tenant(&local, None, Some(&emulator)));
-        assert!(!asks_arm_for_tenant(&local, None, Some(&azure)));
+        // No endpoint given: ARM is asked where the workspace is, or the location makes one.
+        assert!(asks_arm_for_tenant(&public, None));
+        assert!(asks_arm_for_tenant(&public, Some(&azure)));
+        assert!(!asks_arm_for_tenant(&public, Some(&emulator)));
+        assert!(asks_arm_for_tenant(&local, Some(&emulator)));
+        assert!(!asks_arm_for_tenant(&local, Some(&azure)));
     }
 
     #[test]

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use azq_client::credential::CredentialKind;
 use azq_client::http::Request;
-use azq_client::{ConnectionString, Endpoints, Env, Http, Prompt, SignIn, Target, Workspace};
+use azq_client::{ConnectionString, Env, Http, Prompt, Target, Workspace};
+
+mod common;
+use common::sign_in;
 
 async fn emulator(config: azq_emulator::Config) -> (String, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -14,17 +17,6 @@ async fn emulator(config: azq_emulator::Config) -> (String, String) {
     let cs = em.connection_string();
     tokio::spawn(azq_emulator::serve(listener, em, std::future::pending()));
     (url, cs)
-}
-
-fn sign_in(env: Env, kind: CredentialKind) -> SignIn {
-    SignIn {
-        kind,
-        tenant: None,
-        refresh: false,
-        endpoints: Endpoints::from_env(&env).unwrap(),
-        http: Http::new(&env).unwrap(),
-        env,
-    }
 }
 
 #[derive(Default)]

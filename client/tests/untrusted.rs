@@ -7,8 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use azq_client::credential::CredentialKind;
-use azq_client::{Endpoints, Env, Http, NoPrompt, SignIn, Target, Workspace, WorkspaceRef};
+use azq_client::{Env, Http, NoPrompt, Target, Workspace, WorkspaceRef};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+mod common;
+use common::sign_in;
 
 type Answer = Arc<dyn Fn(&str, &str) -> (u16, String) + Send + Sync>;
 
@@ -72,22 +75,11 @@ fn token_file() -> std::path::PathBuf {
     path
 }
 
-fn sign_in(env: Env, kind: CredentialKind) -> SignIn {
-    SignIn {
-        kind,
-        tenant: None,
-        refresh: false,
-        endpoints: Endpoints::from_env(&env).unwrap(),
-        http: Http::new(&env).unwrap(),
-        env,
-    }
-}
-
 /// Connects through ARM at the responder, whose workspace answer is `arm_body`.
 async fn connect_through_arm(
     arm_body: &'static str,
 ) -> (Result<String, azq_client::ClientError>, Vec<String>) {
-    let answer: Answer = Arc::new(move |base, line| {
+    connect_through(Arc::new(move |base, line| {
         if line.to_ascii_lowercase().contains("/workspaces/ws?") {
             (200, arm_body.replace("{base}", base))
         } else {
@@ -96,7 +88,13 @@ async fn connect_through_arm(
                 r#"{"error": {"code": "NotFound", "message": "no"}}"#.into(),
             )
         }
-    });
+    }))
+    .await
+}
+
+/// Connects with a token file, ARM and everything else being the responder answering `answer`;
+/// the connection's endpoint or its error, and the request lines the responder saw.
+async fn connect_through(answer: Answer) -> (Result<String, azq_client::ClientError>, Vec<String>) {
     let (base, log) = responder(answer).await;
     let file = token_file();
     let env = Env::default()
@@ -185,32 +183,11 @@ async fn a_listing_whose_next_link_loops_ends_with_an_error() {
             (404, "{}".into())
         }
     });
-    let (base, log) = responder(answer).await;
-    let file = token_file();
-    let env = Env::default()
-        .with("AZQ_ARM_ENDPOINT", &base)
-        .with("AZURE_QUANTUM_TOKEN_FILE", &file.display().to_string());
-    let target = Target::Workspace {
-        workspace: workspace(),
-        location: None,
-        endpoint: None,
-    };
-    let err = Workspace::connect(
-        target,
-        sign_in(env, CredentialKind::TokenFile),
-        &mut NoPrompt,
-    )
-    .await
-    .unwrap_err();
-    std::fs::remove_file(file).unwrap();
+    let (got, log) = connect_through(answer).await;
+    let err = got.unwrap_err();
     assert_eq!(err.name(), "ServiceError", "{err}");
     assert!(err.to_string().contains("already read"), "{err}");
-    let pages = log
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|l| l.contains("providerStatus"))
-        .count();
+    let pages = log.iter().filter(|l| l.contains("providerStatus")).count();
     assert_eq!(
         pages, 3,
         "the first page, page 2, then page 1 again is refused: {pages}"
