@@ -180,13 +180,15 @@ impl State {
             );
         }
         self.reply(&parent, reply);
-        iopub.status(Some(&parent), ExecutionState::Idle);
         if failed && request.stop_on_error {
             // Requests the front end sent before it could have seen this idle were queued
-            // behind the failure: the cut-off is when idle has actually gone out.
+            // behind the failure. The cut-off is stamped with the outputs out and idle not yet
+            // sent: a front end that saw idle and then sent a cell dated it after the stamp (a
+            // stamp taken after idle went out could be later than that cell, and abort it).
             iopub.flush().await;
             self.abort_before = Some((Utc::now(), Instant::now() + ABORT_WINDOW));
         }
+        iopub.status(Some(&parent), ExecutionState::Idle);
     }
 
     /// Evaluates each user expression as a cell of its own and keeps its value.
