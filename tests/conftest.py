@@ -11,10 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# The project's shared material (specs, recordings) sits beside the clone.
-SHARED = Path(os.environ.get("AZQ_SHARED", ROOT.parent / "shared"))
-if not (SHARED / "azure-quantum-api").is_dir():
-    raise SystemExit(f"shared/azure-quantum-api not found at {SHARED}; set AZQ_SHARED to the shared folder")
+# The service's specification and recorded traffic, reduced to data (see its PROVENANCE.md).
+FIXTURES = ROOT / "tests" / "fixtures" / "azure-quantum-api"
 AZQ = Path(os.environ.get("AZQ_BIN", ROOT / "target" / "release" / "azq"))
 
 _prefix = Path(tempfile.mkdtemp(prefix="azq-jupyter-"))

@@ -1,4 +1,4 @@
-"""Every request recorded from the live service (shared/azure-quantum-api/…/recordings) is
+"""Every request recorded from the live service (tests/fixtures/azure-quantum-api/recordings) is
 replayed against the emulator, in order, and answered with the recorded status and the same
 JSON shape (keys and types). Host names, workspace ids, SAS tokens and credentials are
 mapped onto the emulator's; the few known differences are listed, with why, and checked
@@ -19,10 +19,9 @@ import yaml
 
 from emulator_helpers import Emulator
 
-from conftest import SHARED
+from conftest import FIXTURES
 
-ROOT = SHARED / "azure-quantum-api" / "azure-quantum-python"
-CASSETTES = sorted(ROOT.glob("*/azure-quantum/tests/unit/recordings/*.yaml"))
+CASSETTES = sorted((FIXTURES / "recordings").glob("*/*.yaml"))
 WS_RE = re.compile(r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Quantum/workspaces/[^/?]+", re.I)
 SECRET = "replay-client-secret"
 
@@ -166,7 +165,7 @@ def replay(path: Path, azq_bin) -> tuple[int, int, dict[int, str]]:
     return replayed, skipped, problems
 
 
-@pytest.mark.parametrize("cassette", CASSETTES, ids=lambda p: f"{p.parts[-6]}/{p.name}")
+@pytest.mark.parametrize("cassette", CASSETTES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_recorded_traffic_replays(azq_bin, cassette):
     replayed, skipped, problems = replay(cassette, azq_bin)
     assert replayed > 0

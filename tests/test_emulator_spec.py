@@ -13,9 +13,9 @@ import pytest
 
 from emulator_helpers import Emulator, new_id
 
-from conftest import SHARED
+from conftest import FIXTURES
 
-SPEC_DIR = SHARED / "azure-quantum-api" / "specification" / "quantum" / "data-plane" / "Quantum" / "preview"
+SPEC_DIR = FIXTURES / "specification" / "quantum" / "data-plane" / "Quantum" / "preview"
 SPEC = json.loads((SPEC_DIR / "2026-01-15-preview" / "quantum.json").read_text())
 EXAMPLES = sorted((SPEC_DIR / "2026-08-01-preview" / "examples").glob("*.json")) + sorted((SPEC_DIR / "2026-01-15-preview" / "examples").glob("*.json"))
 

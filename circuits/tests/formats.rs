@@ -103,7 +103,7 @@ const GHZ: &str = "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[3];\ncreg c[3]
 
 #[test]
 fn ionq_json_matches_the_recorded_request_and_result() {
-    // shared/azure-quantum-api/…/v3.6.0/…/test_job_submit_ionq.yaml: input blob and output blob.
+    // tests/fixtures/azure-quantum-api/recordings/v3.6.0/test_job_submit_ionq.yaml: input blob and output blob.
     let recorded_input: serde_json::Value = serde_json::from_str(
         r#"{"qubits": 3, "circuit": [{"gate": "h", "target": 0}, {"gate": "cnot", "control": 0, "target": 1}, {"gate": "cnot", "control": 0, "target": 2}]}"#,
     )
