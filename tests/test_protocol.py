@@ -286,11 +286,29 @@ def test_errors_point_at_the_bad_text(kernel):
     assert err[0]["content"]["traceback"][1:] == ["2 | %lsmagik", "    ^^^^^^^^"]
 
 
-def test_rust_code_says_how_rust_cells_come(kernel):
+def test_rust_code_says_rust_cells_are_not_in_this_build(kernel):
     _, kc = kernel
     reply, _ = run(kc, "let x = 1;")
     assert reply["content"]["ename"] == "RustCellsUnavailable"
-    assert "--features rust" in reply["content"]["evalue"]
+    evalue = reply["content"]["evalue"]
+    assert "not available in this build" in evalue
+    # No advice that cannot be followed: no crate of azq has a `rust` feature.
+    assert "--features" not in evalue and "cargo build" not in evalue
+
+
+@pytest.mark.parametrize("cell", ["%azure.submit bell", "%azure.jobs", "%Azure.Target ionq.simulator", "%%qasm bell\nqreg q[1];"])
+def test_planned_magics_say_they_are_not_in_this_build(kernel, cell):
+    _, kc = kernel
+    reply, msgs = run(kc, cell)
+    assert reply["content"]["ename"] == "NotInThisBuild", reply["content"]
+    assert "not in this build" in reply["content"]["evalue"]
+    assert "did you mean" not in reply["content"]["evalue"]
+
+
+def test_a_misspelt_planned_magic_is_still_unknown(kernel):
+    _, kc = kernel
+    reply, _ = run(kc, "%azure.sbumit bell")
+    assert reply["content"]["ename"] == "UnknownMagic"
 
 
 def test_shutdown_exits_cleanly():

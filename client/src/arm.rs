@@ -58,11 +58,7 @@ pub struct ArmWorkspace {
 /// A location as ARM spells it, normalised; a region azq does not know yet passes if it is
 /// letters and digits, anything else (`example.com#`) does not.
 fn checked_location(text: &str) -> Option<String> {
-    normalize_location(text).ok().or_else(|| {
-        let l = text.to_ascii_lowercase().replace(' ', "");
-        (!l.is_empty() && l.len() <= 40 && l.bytes().all(|b| b.is_ascii_alphanumeric()))
-            .then_some(l)
-    })
+    normalize_location(text).ok()
 }
 
 /// Whether the endpoint ARM names may receive the workspace's token: an https host under

@@ -30,7 +30,7 @@ pub enum ClientError {
          example location=westus), or `endpoint=…`"
     )]
     NoWorkspaceLocation { workspace: String, detail: String },
-    #[error("`{location}` is not an Azure location{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_else(|| "; write it like westus, eastus or West Europe".into()))]
+    #[error("`{location}` is not a region name (letters and digits, like westus or West Europe){}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
     InvalidWorkspaceLocation {
         location: String,
         suggestion: Option<String>,

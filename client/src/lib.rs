@@ -21,6 +21,6 @@ pub use env::Env;
 pub use error::ClientError;
 pub use http::Http;
 pub use models::{ProviderStatus, TargetStatus};
-pub use resource::{WorkspaceRef, normalize_location, parse_resource_id};
+pub use resource::{WorkspaceRef, nearest_region, normalize_location, parse_resource_id};
 pub use secret::Secret;
 pub use workspace::{Target, Workspace};

@@ -207,27 +207,51 @@ const REGIONS: &[&str] = &[
     "westus3",
 ];
 
-/// "West US" → `westus`; anything that is not an Azure region is refused, with the nearest
-/// region as a suggestion.
+/// "West US" → `westus`. Any region-shaped name (letters and digits, at most 40) passes:
+/// Azure adds regions and sovereign clouds have their own, so ARM or the endpoint says whether
+/// it exists, not a list kept here. Anything else is refused, with the nearest known region as
+/// a suggestion.
 pub fn normalize_location(location: &str) -> Result<String, ClientError> {
     let normal: String = location
         .chars()
         .filter(|c| !c.is_whitespace())
         .flat_map(char::to_lowercase)
         .collect();
-    if REGIONS.contains(&normal.as_str()) {
+    if !normal.is_empty() && normal.len() <= 40 && normal.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
         return Ok(normal);
     }
-    let suggestion = REGIONS
+    Err(ClientError::InvalidWorkspaceLocation {
+        location: location.to_owned(),
+        suggestion: REGIONS
+            .iter()
+            .find(|r| r.eq_ignore_ascii_case(&alphanumeric(&normal)))
+            .copied()
+            .or_else(|| nearest_region(&normal))
+            .map(str::to_owned),
+    })
+}
+
+/// For a location azq does not know, the public region it is most likely a typo of (a hint to
+/// add when that location does not answer); `None` for a known region or nothing close.
+pub fn nearest_region(location: &str) -> Option<&'static str> {
+    let normal = alphanumeric(location);
+    if REGIONS.contains(&normal.as_str()) {
+        return None;
+    }
+    REGIONS
         .iter()
         .map(|r| (strsim::jaro_winkler(&normal, r), *r))
         .filter(|(score, _)| *score >= 0.85)
         .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, r)| r.to_owned());
-    Err(ClientError::InvalidWorkspaceLocation {
-        location: location.to_owned(),
-        suggestion,
-    })
+        .map(|(_, r)| r)
+}
+
+fn alphanumeric(text: &str) -> String {
+    text.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 #[cfg(test)]
@@ -278,15 +302,49 @@ mod tests {
     }
 
     #[test]
-    fn locations_are_normalised_and_checked() {
+    fn locations_are_normalised_and_any_region_shape_passes() {
         assert_eq!(normalize_location("West US").unwrap(), "westus");
         assert_eq!(normalize_location("eastus2").unwrap(), "eastus2");
-        match normalize_location("westu") {
+        // Regions azq has never heard of (new ones, sovereign clouds) are ARM's to judge.
+        assert_eq!(
+            normalize_location("Mars Central 7").unwrap(),
+            "marscentral7"
+        );
+        assert_eq!(
+            normalize_location("usgovvirginia").unwrap(),
+            "usgovvirginia"
+        );
+        for bad in [
+            "",
+            "  ",
+            "west-us",
+            "westus.example.com",
+            "west_us",
+            "wëstus",
+            &"a".repeat(41),
+        ] {
+            assert!(
+                matches!(
+                    normalize_location(bad),
+                    Err(ClientError::InvalidWorkspaceLocation { .. })
+                ),
+                "{bad:?}"
+            );
+        }
+        match normalize_location("west-us") {
             Err(ClientError::InvalidWorkspaceLocation { suggestion, .. }) => {
                 assert_eq!(suggestion.as_deref(), Some("westus"))
             }
             other => panic!("{other:?}"),
         }
-        assert!(normalize_location("mars").is_err());
+    }
+
+    #[test]
+    fn typos_of_known_regions_get_a_hint_and_known_regions_none() {
+        assert_eq!(nearest_region("westu"), Some("westus"));
+        assert_eq!(nearest_region("West Uss"), Some("westus"));
+        assert_eq!(nearest_region("westus"), None);
+        assert_eq!(nearest_region("West Europe"), None);
+        assert_eq!(nearest_region("zzzzzz"), None);
     }
 }

@@ -52,9 +52,8 @@ pub enum MagicError {
     #[error("interrupted")]
     Interrupted,
     #[error(
-        "Rust cells are not available in this build of azq; they come with evcxr behind the \
-         cargo feature `rust` (build with `cargo build --release --features rust`); magics \
-         (`%lsmagic` lists them) work now"
+        "Rust cells are not available in this build of azq: only magics run here (`%lsmagic` \
+         lists them); start the cell with a magic, or use `%%bash` to run a program"
     )]
     RustCellsUnavailable { span: Range<usize> },
     #[error("internal error: {message}")]
@@ -70,6 +69,11 @@ pub enum MagicError {
         message: String,
         span: Range<usize>,
     },
+    #[error(
+        "`%{magic}` is planned but not in this build of azq; this build can connect and list \
+         targets (`%azure.connect`)"
+    )]
+    NotInThisBuild { magic: String, span: Range<usize> },
     /// An error from Azure (or about reaching it), under the client's stable name.
     #[error("{message}")]
     Azure {
@@ -106,6 +110,7 @@ impl MagicError {
             MagicError::Internal { .. } => "InternalError",
             MagicError::NotConnected => "NotConnected",
             MagicError::ConflictingArguments { .. } => "ConflictingArguments",
+            MagicError::NotInThisBuild { .. } => "NotInThisBuild",
             MagicError::Azure { name, .. } => name,
         }
     }
@@ -126,6 +131,7 @@ impl MagicError {
             | MagicError::NotALineMagic { span, .. }
             | MagicError::MisplacedCellMagic { span, .. }
             | MagicError::RustCellsUnavailable { span }
+            | MagicError::NotInThisBuild { span, .. }
             | MagicError::ConflictingArguments { span, .. } => Some(span.clone()),
             MagicError::InvalidArgument { span, .. } | MagicError::Azure { span, .. } => {
                 span.clone()

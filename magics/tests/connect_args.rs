@@ -75,14 +75,14 @@ fn table() -> Vec<(String, &'static str, Option<&'static str>)> {
             Some("\"Device Code\""),
         ),
         (
-            c(&format!("location=mars resourceId={ID}")),
+            c(&format!("location=mars.example resourceId={ID}")),
             "InvalidWorkspaceLocation",
-            Some("mars"),
+            Some("mars.example"),
         ),
         (
-            c(&format!("resourceId={ID} location=\"West Uss\"")),
+            c(&format!("resourceId={ID} location=\"West-US\"")),
             "InvalidWorkspaceLocation",
-            Some("\"West Uss\""),
+            Some("\"West-US\""),
         ),
         (
             c(&format!("tenant=\"a b\" resourceId={ID}")),
@@ -330,10 +330,10 @@ fn table() -> Vec<(String, &'static str, Option<&'static str>)> {
         // Arguments continued on the next lines, as the seed writes them.
         (
             format!(
-                "%azure.connect subscription=\"{SUB}\"\n               resourceGroup=\"rg\"\n               workspace=\"ws\"\n               location=nowhere"
+                "%azure.connect subscription=\"{SUB}\"\n               resourceGroup=\"rg\"\n               workspace=\"ws\"\n               location=no_where"
             ),
             "InvalidWorkspaceLocation",
-            Some("nowhere"),
+            Some("no_where"),
         ),
     ]
 }

@@ -636,7 +636,7 @@ impl Magic for Connect {
                 ),
                 Place::Workspace(workspace) => Target::Workspace {
                     workspace,
-                    location: args.location,
+                    location: args.location.clone(),
                     endpoint: args.endpoint,
                 },
             };
@@ -650,7 +650,8 @@ impl Magic for Connect {
         };
         let mut prompt = CellPrompt::new(&mut *ctx.out);
         let connected = Workspace::connect(target, sign_in, &mut prompt).await;
-        let (mut workspace, providers) = connected.map_err(super::client_error)?;
+        let (mut workspace, providers) = connected
+            .map_err(|e| with_region_hint(super::client_error(e), args.location.as_deref()))?;
         if let Some((_, location)) = &emulator {
             workspace.location = Some(location.clone());
         }
@@ -664,6 +665,31 @@ impl Magic for Connect {
         let shown = render::connection(&connection, Duration::ZERO);
         ctx.azure.connection = Some(connection);
         Ok(Some(shown))
+    }
+}
+
+/// A workspace that could not be reached in a region azq does not know, when that region looks
+/// like a typo of one it does: the error says which it may have meant.
+fn with_region_hint(error: MagicError, location: Option<&str>) -> MagicError {
+    match (error, location.and_then(azq_client::nearest_region)) {
+        (
+            MagicError::Azure {
+                name,
+                message,
+                span,
+            },
+            Some(near),
+        ) if matches!(name, "NetworkError" | "WorkspaceNotFound" | "ServiceError") => {
+            let location = location.unwrap_or_default();
+            MagicError::Azure {
+                name,
+                message: format!(
+                    "{message}; `{location}` is not a region azq knows: did you mean `{near}`?"
+                ),
+                span,
+            }
+        }
+        (error, _) => error,
     }
 }
 
@@ -683,4 +709,41 @@ async fn status(ctx: &mut Ctx<'_>) -> Result<Option<Bundle>, MagicError> {
         connection,
         connection.fetched.elapsed(),
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unreachable() -> MagicError {
+        MagicError::Azure {
+            name: "NetworkError",
+            message: "westuss.quantum.azure.com could not be reached".into(),
+            span: None,
+        }
+    }
+
+    #[test]
+    fn an_unreachable_typo_of_a_region_gets_did_you_mean() {
+        let hinted = with_region_hint(unreachable(), Some("westuss"));
+        assert!(
+            hinted
+                .message()
+                .ends_with("; `westuss` is not a region azq knows: did you mean `westus`?"),
+            "{}",
+            hinted.message()
+        );
+        // A known region, no location, or another kind of error: left as it was.
+        assert_eq!(
+            with_region_hint(unreachable(), Some("westus")),
+            unreachable()
+        );
+        assert_eq!(with_region_hint(unreachable(), None), unreachable());
+        let signin = MagicError::Azure {
+            name: "AuthenticationFailed",
+            message: "no".into(),
+            span: None,
+        };
+        assert_eq!(with_region_hint(signin.clone(), Some("westuss")), signin);
+    }
 }
