@@ -273,6 +273,7 @@ impl State {
 }
 
 /// Applies gates with one-qubit gates fused per qubit until something else touches it.
+#[derive(Clone)]
 struct Fuser {
     pending: Vec<Option<M2>>,
 }
@@ -510,25 +511,29 @@ impl Simulator {
     }
 
     /// The exact probability of each classical outcome, by following both branches of every
-    /// measurement. Meant for small circuits and tests.
+    /// measurement. Gates go through the same fused path as shots, so the oracle tests check
+    /// what users run. Meant for small circuits and tests.
     pub fn exact(&self, c: &Circuit) -> Result<BTreeMap<Vec<bool>, f64>, ProgramError> {
         self.check(c)?;
         const MAX_BRANCHES: usize = 1 << 12;
+        let n = c.num_qubits();
         let mut branches = vec![(
-            State::zero(c.num_qubits()),
+            State::zero(n),
+            Fuser::new(n),
             vec![false; c.num_clbits()],
             1.0f64,
         )];
         for op in &c.ops {
             let mut next = Vec::with_capacity(branches.len());
-            for (mut s, bits, p) in branches {
+            for (mut s, mut f, bits, p) in branches {
                 match resolve(op, &bits, c) {
-                    None | Some(Op::Barrier { .. }) => next.push((s, bits, p)),
+                    None | Some(Op::Barrier { .. }) => next.push((s, f, bits, p)),
                     Some(Op::Gate(g)) => {
-                        s.apply(g);
-                        next.push((s, bits, p));
+                        f.gate(&mut s, g);
+                        next.push((s, f, bits, p));
                     }
                     Some(op @ (Op::Measure { qubit, .. } | Op::Reset { qubit })) => {
+                        f.flush(&mut s, *qubit);
                         let p1 = s.prob_one(*qubit).clamp(0.0, 1.0);
                         for (value, pv) in [(false, 1.0 - p1), (true, p1)] {
                             if pv < 1e-14 {
@@ -544,7 +549,7 @@ impl Simulator {
                                 }
                                 _ => {}
                             }
-                            next.push((s2, b2, p * pv));
+                            next.push((s2, f.clone(), b2, p * pv));
                         }
                     }
                     Some(Op::If { .. }) => unreachable!("resolve unwraps conditions"),
@@ -558,7 +563,7 @@ impl Simulator {
             branches = next;
         }
         let mut dist = BTreeMap::new();
-        for (_, bits, p) in branches {
+        for (_, _, bits, p) in branches {
             *dist.entry(bits).or_insert(0.0) += p;
         }
         Ok(dist)

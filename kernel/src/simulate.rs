@@ -10,6 +10,9 @@ use anyhow::{Context, bail};
 use azq_circuits::program::{Format, label};
 use azq_circuits::sim::{DEFAULT_MAX_QUBITS, HARD_MAX_QUBITS, Simulator};
 
+/// The most qubits `--statevector` prints (2^20 amplitudes is about 50 MB of JSON).
+const STATEVECTOR_MAX_QUBITS: usize = 20;
+
 #[derive(clap::Args)]
 pub struct Args {
     /// The program: .qasm (OpenQASM 2), .json (IonQ), .quil, .ll (QIR text); `-` reads stdin.
@@ -26,6 +29,10 @@ pub struct Args {
     /// Print the exact probability of each outcome instead of sampling.
     #[arg(long)]
     exact: bool,
+    /// Print the final state vector (JSON: `amplitudes` as [re, im] pairs, little-endian
+    /// basis order) of a circuit with no reset or condition; measurements are left out.
+    #[arg(long, conflicts_with = "exact")]
+    statevector: bool,
     /// The largest circuit to simulate.
     #[arg(long, default_value_t = DEFAULT_MAX_QUBITS as u64, value_parser = clap::value_parser!(u64).range(1..=HARD_MAX_QUBITS as u64))]
     max_qubits: u64,
@@ -62,6 +69,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         max_qubits: args.max_qubits as usize,
     };
     let started = Instant::now();
+    if args.statevector {
+        if c.num_qubits() > STATEVECTOR_MAX_QUBITS {
+            bail!(
+                "--statevector prints 2^n amplitudes: at most {STATEVECTOR_MAX_QUBITS} qubits; \
+                 this circuit has {}; use --exact or shots instead",
+                c.num_qubits()
+            );
+        }
+        let state = sim
+            .statevector(c)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", e.name()))?;
+        let amplitudes: Vec<[f64; 2]> = state.amps.iter().map(|a| [a.re, a.im]).collect();
+        println!(
+            "{}",
+            serde_json::json!({ "qubits": c.num_qubits(), "amplitudes": amplitudes })
+        );
+        return Ok(());
+    }
     if args.exact {
         let dist = sim
             .exact(c)
