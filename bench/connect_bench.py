@@ -3,9 +3,14 @@
 on the same emulator (`azq emulator --tls`, reached by both through its HTTPS proxy at the real
 host names, with its CA trusted), each timed from execute_request to IOPub idle.
 
-  warm    one kernel, already connected once: azq `%azure.connect connectionString="…"` against
-          ipykernel `ws = Workspace.from_connection_string(cs); ws.get_targets()` (a fresh
-          Workspace each time, as a user re-running the cell gets)
+  warm    one kernel per side, already connected once, timed two ways each, interleaved
+          (azq, SDK, azq, SDK, ...) so both see the same machine:
+            reused  azq `%azure.connect connectionString="…"` (the session's HTTP client and
+                    its kept-alive TLS connection); SDK `ws.get_targets()` on a Workspace made
+                    in an earlier cell (its pipeline's pooled connection)
+            fresh   azq: the same cell after an `%env` change that makes the session build a
+                    new HTTP client (a new TLS connection); SDK: `Workspace.from_connection_string`
+                    then `get_targets()` (what a user re-running the cell gets)
   status  bare `%azure.connect` (shows the connection and targets; no sign-in, no request)
   cold    a fresh kernel per run: start (Popen of the kernelspec's argv, ready when
           kernel_info is answered and IOPub talks) + the first connect cell; for ipykernel the
@@ -62,37 +67,57 @@ def main() -> int:
     sdk_setup = "from azure.quantum import Workspace"
     sdk_cell = f'ws = Workspace.from_connection_string("{cs}")\ntargets = ws.get_targets()\nassert len(targets) > 0'
     try:
-        results = {}
-        for name, kernel, setup, cell in (("azq", "azq", None, azq_cell), ("ipykernel+SDK", "python3", sdk_setup, sdk_cell)):
-            p = Probe(kernel)
-            if setup:
-                p.execute(setup)
-            for _ in range(5):
-                p.execute(cell)
-            warm = [p.execute(cell) for _ in range(args.n)]
-            status = [p.execute("%azure.connect") for _ in range(args.n)] if kernel == "azq" else None
-            p.close()
-            cold = []
-            for _ in range(args.cold):
+        results: dict = {"azq": {}, "ipykernel+SDK": {}}
+        azq = Probe("azq")
+        sdk = Probe("python3")
+        sdk.execute(sdk_setup + "\n" + sdk_cell)
+        variants = {
+            ("azq", "reused"): (azq, lambda i: azq_cell),
+            ("azq", "fresh"): (azq, lambda i: f"%env NO_PROXY=fresh-{i}.invalid\n{azq_cell}"),
+            ("ipykernel+SDK", "reused"): (sdk, lambda i: "targets = ws.get_targets()\nassert len(targets) > 0"),
+            ("ipykernel+SDK", "fresh"): (sdk, lambda i: sdk_cell),
+        }
+        times: dict = {k: [] for k in variants}
+        for i in range(5):
+            for probe, cell in variants.values():
+                probe.execute(cell(-1 - i))
+        for i in range(args.n):
+            for key, (probe, cell) in variants.items():
+                times[key].append(probe.execute(cell(i)))
+        status = [azq.execute("%azure.connect") for _ in range(args.n)]
+        azq.close()
+        sdk.close()
+        for (side, how), values in times.items():
+            results[side][how] = summary(values)
+        results["azq"]["status"] = summary(status)
+        # Cold: a fresh kernel per run, alternating sides.
+        cold: dict = {"azq": [], "ipykernel+SDK": []}
+        for _ in range(args.cold):
+            for name, kernel, setup, cell in (("azq", "azq", None, azq_cell), ("ipykernel+SDK", "python3", sdk_setup, sdk_cell)):
                 t0 = time.perf_counter()
                 q = Probe(kernel)
-                if setup:
-                    q.execute(setup + "\n" + cell)
-                else:
-                    q.execute(cell)
-                cold.append((time.perf_counter() - t0) * 1000)
+                q.execute(setup + "\n" + cell if setup else cell)
+                cold[name].append((time.perf_counter() - t0) * 1000)
                 q.close()
-            results[name] = {"warm": summary(warm), "cold": summary(cold), "status": status and summary(status)}
+        for name, values in cold.items():
+            results[name]["cold"] = summary(values)
     finally:
         proc.terminate()
         proc.wait()
     a, b = results["azq"], results["ipykernel+SDK"]
-    print(f"load average: {os.getloadavg()[0]:.2f} (2 cores); {args.n} warm repetitions, {args.cold} cold kernels each")
-    print(f"{'metric':<36} {'azq':>10} {'ipykernel+SDK':>14} {'azq better by':>14}")
-    for label, key, stat in (("warm connect + targets p50", "warm", "p50"), ("warm connect + targets p90", "warm", "p90"),
+    rows = []
+    for label, key, stat in (("warm reused p50", "reused", "p50"), ("warm reused p90", "reused", "p90"),
+                             ("warm fresh p50", "fresh", "p50"), ("warm fresh p90", "fresh", "p90"),
                              ("cold start + connect p50", "cold", "p50"), ("cold start + connect max", "cold", "max")):
-        x, y = a[key][stat], b[key][stat]
-        print(f"{label:<36} {x:>8.2f}ms {y:>12.2f}ms {y / x:>13.1f}x")
+        rows.append((b[key][stat] / a[key][stat], label, a[key][stat], b[key][stat]))
+    # Like with like: azq fresh against SDK fresh, reused against reused; and the worst first.
+    worst = min(rows)
+    print(f"load average: {os.getloadavg()[0]:.2f} (2 cores); {args.n} warm repetitions interleaved, {args.cold} cold kernels each")
+    print(f"worst ratio: {worst[0]:.1f}x ({worst[1]})")
+    print(f"{'metric':<36} {'azq':>10} {'ipykernel+SDK':>14} {'azq better by':>14}")
+    for ratio, label, x, y in rows:
+        print(f"{label:<36} {x:>8.2f}ms {y:>12.2f}ms {ratio:>13.1f}x")
+    print(f"{'azq fresh vs SDK reused p50':<36} {a['fresh']['p50']:>8.2f}ms {b['reused']['p50']:>12.2f}ms {b['reused']['p50'] / a['fresh']['p50']:>13.1f}x")
     s = a["status"]
     print(f"{'azq bare %azure.connect (status)':<36} p50 {s['p50']:.3f} ms, p90 {s['p90']:.3f} ms, max {s['max']:.3f} ms")
     return 0

@@ -160,30 +160,46 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, max(0, int(round(p / 100 * len(s) + 0.5)) - 1))]
 
 
-def measure(kernel: str, code: str, runs: int, n: int) -> dict:
-    starts, via_manager = [], []
+def measure(kernels: dict[str, str], runs: int, n: int) -> dict[str, dict]:
+    """`kernels` maps a kernelspec name to its trivial cell. Every figure is taken interleaved
+    (one start of each in turn; blocks of 50 executes of each in turn), so a change in the
+    machine's load falls on both sides alike."""
+    starts = {k: [] for k in kernels}
+    via_manager = {k: [] for k in kernels}
     for _ in range(runs):
-        probe = Probe(kernel)
-        starts.append(probe.ready_s * 1000)
-        probe.close()
-        probe = Probe(kernel, manager=True)
-        via_manager.append(probe.ready_s * 1000)
-        probe.close()
-    probe = Probe(kernel)
+        for kernel in kernels:
+            probe = Probe(kernel)
+            starts[kernel].append(probe.ready_s * 1000)
+            probe.close()
+            probe = Probe(kernel, manager=True)
+            via_manager[kernel].append(probe.ready_s * 1000)
+            probe.close()
+    probes = {k: Probe(k) for k in kernels}
     time.sleep(2)
-    probe.drain(0.2)
-    rss = tree_rss_kib(probe.pid())
-    for _ in range(20):
-        probe.execute(code)
-    rtts = [probe.execute(code) for _ in range(n)]
-    probe.close()
+    rss = {}
+    for kernel, probe in probes.items():
+        probe.drain(0.2)
+        rss[kernel] = tree_rss_kib(probe.pid())
+        for _ in range(20):
+            probe.execute(kernels[kernel])
+    rtts = {k: [] for k in kernels}
+    block = 50
+    for _ in range(0, n, block):
+        for kernel, probe in probes.items():
+            rtts[kernel] += [probe.execute(kernels[kernel]) for _ in range(block)]
+    for probe in probes.values():
+        probe.close()
     return {
-        "kernel": kernel,
-        "code": code,
-        "start_ms": {"min": min(starts), "median": statistics.median(starts), "max": max(starts)},
-        "start_via_manager_ms": {"median": statistics.median(via_manager)},
-        "idle_rss_mib": rss / 1024,
-        "rtt_ms": {"median": statistics.median(rtts), "p90": pct(rtts, 90), "p99": pct(rtts, 99), "max": max(rtts)},
+        kernel: {
+            "kernel": kernel,
+            "code": code,
+            "start_ms": {"min": min(starts[kernel]), "median": statistics.median(starts[kernel]), "max": max(starts[kernel])},
+            "start_via_manager_ms": {"median": statistics.median(via_manager[kernel])},
+            "idle_rss_mib": rss[kernel] / 1024,
+            "rtt_ms": {"median": statistics.median(rtts[kernel]), "p90": pct(rtts[kernel], 90),
+                       "p99": pct(rtts[kernel], 99), "max": max(rtts[kernel])},
+        }
+        for kernel, code in kernels.items()
     }
 
 
@@ -194,8 +210,8 @@ def main() -> int:
     ap.add_argument("--json", action="store_true", help="print the raw figures as JSON too")
     args = ap.parse_args()
 
-    azq = measure("azq", "%pwd", args.runs, args.n)
-    ipy = measure("python3", "pass", args.runs, args.n)
+    both = measure({"azq": "%pwd", "python3": "pass"}, args.runs, args.n)
+    azq, ipy = both["azq"], both["python3"]
 
     def row(name, a, b, unit, better_low=True):
         ratio = b / a if better_low else a / b
