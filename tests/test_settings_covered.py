@@ -131,3 +131,15 @@ def test_bash_output_arrives_while_the_script_runs(tmp_path):
         assert ran.error is None, ran.text()
         text = ran.text()
         assert seen_first and "second" in text and "gave-up" not in text, text
+
+
+def test_any_region_shaped_location_is_taken_and_a_malformed_one_refused(em, tmp_path):
+    env = kernel_env(tmp_path, **em.endpoints(), **em.service_principal())
+    with kernel(env) as kc:
+        # A region azq has no list entry for (a new region, a sovereign cloud's): taken as written.
+        ran = run(kc, f'%azure.connect {em.rid} location="Sovereign Central 2" endpoint={em.url}/ credential=Environment')
+        assert ran.error is None, ran.text()
+        assert "in location sovereigncentral2" in ran.result["data"]["text/plain"], ran.text()
+        ran = run(kc, f"%azure.connect {em.rid} location=west-us endpoint={em.url}/ credential=Environment")
+        assert ran.error["ename"] == "InvalidWorkspaceLocation", ran.text()
+        assert "did you mean `westus`?" in ran.error["evalue"]
