@@ -3,6 +3,7 @@ interrupts, shutdown, stop_on_error, stdin, silent runs, user expressions, comms
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import time
@@ -193,6 +194,31 @@ def test_stop_on_error_aborts_queued_cells(kernel):
     second = kc.execute("%pwd")
     assert shell_reply(kc, first)["content"]["status"] == "error"
     assert shell_reply(kc, second)["content"]["status"] == "ok"
+
+
+def _execute_dated(kc, code: str, skew: datetime.timedelta) -> str:
+    """An execute_request whose header date is off by `skew`, as from a client (or a gateway
+    host) whose clock is wrong."""
+    msg = kc.session.msg("execute_request", {"code": code, "silent": False, "store_history": True,
+                                             "user_expressions": {}, "allow_stdin": False, "stop_on_error": True})
+    msg["header"]["date"] = datetime.datetime.now(datetime.timezone.utc) + skew
+    kc.shell_channel.send(msg)
+    return msg["header"]["msg_id"]
+
+
+@pytest.mark.parametrize("hours", [1, -1])
+def test_stop_on_error_goes_by_what_the_kernel_received_not_by_clocks(kernel, hours):
+    _, kc = kernel
+    skew = datetime.timedelta(hours=hours)
+    first = _execute_dated(kc, "%%bash\nsleep 0.3; exit 2", skew)
+    second = _execute_dated(kc, "%pwd", skew)
+    assert shell_reply(kc, first)["content"]["status"] == "error"
+    assert shell_reply(kc, second)["content"]["status"] == "aborted"
+    iopub_for(kc, second)
+    # Sent after the error's idle was seen: it runs, whatever its date says.
+    third = _execute_dated(kc, "%pwd", skew)
+    assert shell_reply(kc, third)["content"]["status"] == "ok"
+    iopub_for(kc, third)
 
 
 def test_stdin_prompt_for_a_secret(kernel):

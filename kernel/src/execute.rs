@@ -4,10 +4,8 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use azq_magics::{CellOptions, Engine};
-use chrono::{DateTime, Utc};
 use jupyter_protocol::{
     ExecuteInput, ExecuteReply, ExecuteRequest, ExecuteResult, ExecutionCount, ExecutionState,
     ExpressionResult, JupyterMessageContent, Payload, ReplyStatus, Transient,
@@ -24,14 +22,12 @@ use crate::stdin::Stdin;
 use crate::to_proto::{error_output, media, reply_error};
 use crate::wire::{Parent, Signer};
 
-/// After a failure, requests sent before its idle went out (by their header's date) and
-/// arriving within this window are aborted: a fast failure can finish before the next queued
-/// request has even been read off the socket.
-const ABORT_WINDOW: Duration = Duration::from_millis(200);
-
 pub struct Job {
     pub parent: Arc<Parent>,
     pub request: ExecuteRequest,
+    /// When the shell loop read it off the socket: the kernel's own clock, never the front
+    /// end's (a remote front end's clock may be hours off).
+    pub received: Instant,
 }
 
 pub struct Executor {
@@ -52,7 +48,7 @@ impl Executor {
             let mut state = State {
                 ex: self,
                 count: 0,
-                abort_before: None,
+                abort_received_before: None,
             };
             while let Some(job) = rx.recv().await {
                 state.handle(job).await;
@@ -65,7 +61,10 @@ impl Executor {
 struct State {
     ex: Executor,
     count: usize,
-    abort_before: Option<(DateTime<Utc>, Instant)>,
+    /// After a failed cell with `stop_on_error`: requests received before its idle went out
+    /// were queued behind it (the front end could not have seen the failure), as ipykernel
+    /// aborts what it has received.
+    abort_received_before: Option<Instant>,
 }
 
 impl State {
@@ -76,17 +75,25 @@ impl State {
             .send(self.ex.signer.encode(&parent.ids, Some(parent), &content));
     }
 
-    fn queued_behind_failure(&self, parent: &Parent) -> bool {
-        self.abort_before.is_some_and(|(failed_at, until)| {
-            Instant::now() < until && parent.header.date < failed_at
-        })
+    fn queued_behind_failure(&mut self, received: Instant) -> bool {
+        match self.abort_received_before {
+            Some(cut) if received < cut => true,
+            _ => {
+                self.abort_received_before = None;
+                false
+            }
+        }
     }
 
     async fn handle(&mut self, job: Job) {
-        let Job { parent, request } = job;
+        let Job {
+            parent,
+            request,
+            received,
+        } = job;
         let iopub = self.ex.iopub.clone();
         iopub.status(Some(&parent), ExecutionState::Busy);
-        if self.queued_behind_failure(&parent) {
+        if self.queued_behind_failure(received) {
             self.reply(
                 &parent,
                 ExecuteReply {
@@ -181,12 +188,12 @@ impl State {
         }
         self.reply(&parent, reply);
         if failed && request.stop_on_error {
-            // Requests the front end sent before it could have seen this idle were queued
-            // behind the failure. The cut-off is stamped with the outputs out and idle not yet
-            // sent: a front end that saw idle and then sent a cell dated it after the stamp (a
-            // stamp taken after idle went out could be later than that cell, and abort it).
+            // What the kernel received before this idle goes out was sent before the front end
+            // could see the failure: it was queued behind it. The cut-off is taken with the
+            // outputs out and idle not yet sent, so a cell sent in answer to idle is received
+            // after it and runs.
             iopub.flush().await;
-            self.abort_before = Some((Utc::now(), Instant::now() + ABORT_WINDOW));
+            self.abort_received_before = Some(Instant::now());
         }
         iopub.status(Some(&parent), ExecutionState::Idle);
     }

@@ -77,6 +77,7 @@ pub fn dispatch(shared: &Shared, replies: &Replies, request: Request, channel: C
             let _ = shared.jobs.send(Job {
                 parent,
                 request: req,
+                received: tokio::time::Instant::now(),
             });
             return;
         }

@@ -144,7 +144,10 @@ async fn interrupt_ends_a_running_script() {
         }
         trigger.cancel();
     });
-    let cell = format!("%%bash\ntouch '{}'\nsleep 600\necho finished", started.display());
+    let cell = format!(
+        "%%bash\ntouch '{}'\nsleep 600\necho finished",
+        started.display()
+    );
     let ran = tokio::time::timeout(
         Duration::from_secs(120),
         engine.run_cell(&cell, CellOptions::default(), &mut out, &cancel),
