@@ -10,11 +10,16 @@ import uuid
 import requests
 
 API = "api-version=2026-01-15-preview"
+# A job delay no test outlives: jobs stay Waiting until cancelled.
+HOLD_MS = 3_600_000
 
 
 class Emulator:
-    def __init__(self, azq_bin, *extra: str):
-        self.proc = subprocess.Popen([str(azq_bin), "emulator", "--port", "0", "--job-delay-ms", "5", *extra], stdout=subprocess.PIPE, text=True)
+    def __init__(self, azq_bin, *extra: str, job_delay_ms: int = 5):
+        """`job_delay_ms` is the emulator's clock: how long a job waits, then executes. A long
+        one (HOLD_MS) holds every job in Waiting for the whole test."""
+        self.proc = subprocess.Popen([str(azq_bin), "emulator", "--port", "0", "--job-delay-ms", str(job_delay_ms), *extra],
+                                     stdout=subprocess.PIPE, text=True)
         self.url = self.proc.stdout.readline().strip().removeprefix("listening on ")
         cs = self.proc.stdout.readline().strip().partition("=")[2]
         self.fields = dict(p.split("=", 1) for p in cs.strip(";").split(";"))
@@ -35,6 +40,12 @@ class Emulator:
         blob = f"{base}/inputData?{query}"
         requests.put(blob, data=program, headers={"x-ms-blob-type": "BlockBlob", "content-type": content_type}, timeout=10).raise_for_status()
         return sas, blob
+
+    def requests_log(self) -> list[dict]:
+        """What the emulator was asked, in order (`GET /_emulator/requests`)."""
+        r = requests.get(f"{self.url}/_emulator/requests", headers={"x-ms-quantum-api-key": self.key}, timeout=10)
+        r.raise_for_status()
+        return r.json()
 
     def close(self):
         self.proc.terminate()

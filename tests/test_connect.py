@@ -4,6 +4,7 @@ every way to sign in, the seed document's examples, the token cache, errors and 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import socket
@@ -66,6 +67,13 @@ class EmulatorLines:
         requests.post(f"{self.url}/_emulator/devicelogin", json={"user_code": user_code, "approve": approve},
                       headers={"x-ms-quantum-api-key": KEY}, timeout=10).raise_for_status()
 
+    def requests_log(self) -> list[dict]:
+        """What the emulator was asked, in order (`GET /_emulator/requests`), its own
+        admin requests left out."""
+        r = requests.get(f"{self.url}/_emulator/requests", headers={"x-ms-quantum-api-key": KEY}, timeout=10)
+        r.raise_for_status()
+        return [e for e in r.json() if not e["path"].startswith("/_emulator/")]
+
     def close(self):
         self.proc.terminate()
         self.proc.wait(timeout=10)
@@ -87,17 +95,23 @@ def kernel_env(home: Path, **extra) -> dict:
 
 
 @contextlib.contextmanager
-def kernel(env: dict, stderr=None):
+def kernel_and_manager(env: dict, stderr=None):
     km = KernelManager(kernel_name="azq")
     km.start_kernel(env=env, stderr=stderr)
     kc = km.client()
     kc.start_channels()
     kc.wait_for_ready(timeout=30)
     try:
-        yield kc
+        yield kc, km
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+@contextlib.contextmanager
+def kernel(env: dict, stderr=None):
+    with kernel_and_manager(env, stderr) as (kc, _):
+        yield kc
 
 
 class Ran:
@@ -189,8 +203,12 @@ def test_every_example_of_the_seed_document(em, tmp_path):
         assert len(seen) == 1
         updates = [m for m in ran.msgs if m["msg_type"] == "update_display_data"]
         assert updates[-1]["content"]["data"]["text/plain"] == "Signed in as demo.user@azq.example."
+        before = len(em.requests_log())
         status = run(kc, "%azure.connect")
         connected(status, em, "DeviceCode")
+        # Within five minutes of the last fetch the target list is the one kept: no request
+        # at all (counted on the emulator's own log), no sign-in, no progress display.
+        assert em.requests_log()[before:] == [], em.requests_log()[before:]
         shown = [m for m in status.msgs if m["msg_type"] not in ("status", "execute_input")]
         assert len(shown) == 1, "status needs no sign-in and no progress display"
         # IQ#'s JSON form, as qsharp.azure sent it.
@@ -355,8 +373,18 @@ def test_a_cached_login_survives_a_restart_and_refresh_prompts_again(em, tmp_pat
     assert stat.S_IMODE((home / ".azure-quantum" / "azq-token-cache.json").stat().st_mode) == 0o600
 
 
+def has_open(pid: int, path: Path) -> bool:
+    fds = Path(f"/proc/{pid}/fd")
+    for fd in fds.iterdir():
+        with contextlib.suppress(OSError):
+            if os.readlink(fd) == str(path):
+                return True
+    return False
+
+
 def test_two_kernels_refreshing_at_once_leave_a_valid_cache(em, tmp_path):
     cache = tmp_path / "shared-cache.json"
+    lock = tmp_path / "shared-cache.lock"
     env = kernel_env(tmp_path, **em.endpoints(), AZURE_QUANTUM_TOKEN_CACHE=cache)
     code = f"%azure.connect {em.rid} credential=DeviceCode"
     seen = []
@@ -364,17 +392,36 @@ def test_two_kernels_refreshing_at_once_leave_a_valid_cache(em, tmp_path):
         connected(run(kc, code, on_msg=approver(em, seen=seen)), em, "DeviceCode")
     # Refresh tokens are single-use: without the lock one kernel would redeem a spent one.
     for _ in range(3):
-        with kernel(env) as a, kernel(env) as b:
+        with kernel_and_manager(env) as (a, ka), kernel_and_manager(env) as (b, kb):
+            before = len(em.requests_log())
+            # This process holds the cache's lock while both kernels start refreshing, so
+            # both are at the lock at once when it is released: the overlap is certain.
+            held = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(held, fcntl.LOCK_EX)
             results = {}
-            threads = [threading.Thread(target=lambda k=k, name=name: results.__setitem__(name, run(k, code)))
-                       for name, k in (("a", a), ("b", b))]
+            # A kernel that redeemed a spent token would prompt: decline, so it fails at once.
+            threads = [threading.Thread(target=lambda k=k, name=name: results.__setitem__(
+                name, run(k, code, on_msg=approver(em, approve=False, seen=seen))))
+                for name, k in (("a", a), ("b", b))]
+            try:
+                for t in threads:
+                    t.start()
+                deadline = time.monotonic() + 60  # a hang guard
+                pids = [km.provisioner.process.pid for km in (ka, kb)]
+                while not all(has_open(pid, lock) for pid in pids):
+                    assert time.monotonic() < deadline, "both kernels reach the lock"
+                    time.sleep(0.02)
+                assert not results, "neither kernel got past the lock"
+            finally:
+                fcntl.flock(held, fcntl.LOCK_UN)
+                os.close(held)
             for t in threads:
-                t.start()
-            for t in threads:
-                t.join(60)
+                t.join(120)
             assert sorted(results) == ["a", "b"], "both kernels answered"
             for r in results.values():
                 connected(r, em, "DeviceCode")
+            tokens = [e for e in em.requests_log()[before:] if e["path"].endswith("/oauth2/v2.0/token")]
+            assert tokens and all(e["status"] == 200 for e in tokens), tokens
         assert len(json.loads(cache.read_text())["accounts"]) == 1
     assert len(seen) == 1, "no kernel needed a new prompt"
     assert not list(tmp_path.glob("shared-cache.json.tmp*")), "no temporary file left behind"
@@ -432,18 +479,14 @@ def test_network_failures_name_the_host_and_give_up(em, tmp_path):
     silent.bind(("127.0.0.1", 0))
     silent.listen(16)
     with kernel(env) as kc:
-        started = time.monotonic()
-        ran = run(kc, f"%azure.connect {em.rid} credential=TokenFile endpoint=http://127.0.0.1:{port}/")
+        # The deadlines of `run` are hang guards only: the cell must end with the error.
+        ran = run(kc, f"%azure.connect {em.rid} credential=TokenFile endpoint=http://127.0.0.1:{port}/", timeout=60)
         assert ran.error["ename"] == "NetworkError", ran.text()
         assert f"127.0.0.1:{port} could not be reached" in ran.error["evalue"]
-        assert time.monotonic() - started < 15
-        started = time.monotonic()
         ran = run(kc, f"%azure.connect {em.rid} credential=TokenFile endpoint=http://127.0.0.1:{silent.getsockname()[1]}/",
-                  timeout=60)
-        took = time.monotonic() - started
+                  timeout=120)
         assert ran.error["ename"] == "NetworkError", ran.text()
         assert "did not answer within" in ran.error["evalue"]
-        assert took < 35, took
     silent.close()
 
 
@@ -466,7 +509,10 @@ def test_https_emulator_through_its_proxy_with_ssl_cert_file(azq_bin, tmp_path):
         with kernel(env) as kc:
             ran = run(kc, f"%azure.connect {tls.rid} credential=Environment")
             assert ran.error["ename"] == "AuthenticationFailed", ran.text()
-            assert "login.microsoftonline.com" in ran.error["evalue"] or "certificate" in ran.error["evalue"].lower()
+            # The proxy's certificate is untrusted: the one cause, and the one fix, are named.
+            evalue = ran.error["evalue"]
+            assert ("the server's TLS certificate is not trusted" in evalue and "UnknownIssuer" in evalue
+                    and "point SSL_CERT_FILE at its CA certificate" in evalue), evalue
     finally:
         tls.close()
 
@@ -537,9 +583,11 @@ def test_an_interrupt_stops_waiting_for_a_device_code(em, tmp_path):
             if "application/x-azq.device-code+json" in m["content"].get("data", {}) and not interrupted:
                 interrupted.append(time.monotonic())
                 km.interrupt_kernel()
-        ran = run(kc, f"%azure.connect {em.rid} credential=DeviceCode", on_msg=on_msg, timeout=30)
+        # The device code lives 15 minutes: only the interrupt can end this cell before the
+        # hang guard.
+        ran = run(kc, f"%azure.connect {em.rid} credential=DeviceCode", on_msg=on_msg, timeout=60)
         assert ran.error["ename"] == "Interrupted", ran.text()
-        assert time.monotonic() - interrupted[0] < 2
+        assert interrupted, "the interrupt was sent on the prompt"
         assert run(kc, "%azure.connect").error["ename"] == "NotConnected"
     finally:
         kc.stop_channels()

@@ -972,7 +972,6 @@ fn create_job(em: &Arc<Emulator>, id: &str, body: &[u8], caller: &Caller) -> Rep
             },
         ),
         ("inputParams", json!({})),
-        ("metadata", json!({})),
         ("tags", json!([])),
         ("priority", json!("Standard")),
         ("name", json!(format!("job-{id}"))),
@@ -981,7 +980,9 @@ fn create_job(em: &Arc<Emulator>, id: &str, body: &[u8], caller: &Caller) -> Rep
             job.insert(k.into(), v);
         }
     }
+    // Unset metadata is null, as the live service answers (the recordings), not `{}`.
     for k in [
+        "metadata",
         "sessionId",
         "beginExecutionTime",
         "endExecutionTime",
