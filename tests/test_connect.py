@@ -610,7 +610,7 @@ def test_bad_settings_in_the_environment_say_which_and_what_to_do(em, tmp_path):
         ("HTTPS_PROXY", "::not a url", f"%azure.connect {em.rid} location=westus", "InvalidEndpoint", "HTTPS_PROXY"),
         ("AZURE_AUTHORITY_HOST", "http://login.example.com", f"%azure.connect {em.rid}", "InvalidEndpoint", "AZURE_AUTHORITY_HOST"),
         ("AZQ_ARM_ENDPOINT", "ftp://arm", f"%azure.connect {em.rid}", "InvalidEndpoint", "AZQ_ARM_ENDPOINT"),
-        ("AZURE_QUANTUM_WORKSPACE_LOCATION", "mars", by_parts, "InvalidWorkspaceLocation", "AZURE_QUANTUM_WORKSPACE_LOCATION"),
+        ("AZURE_QUANTUM_WORKSPACE_LOCATION", "mars.example", by_parts, "InvalidWorkspaceLocation", "AZURE_QUANTUM_WORKSPACE_LOCATION"),
         ("AZURE_QUANTUM_TOKEN_FILE", bad_token, f"%azure.connect {em.rid} credential=TokenFile endpoint={em.url}/",
          "AuthenticationFailed", "is not JSON"),
         ("AZURE_QUANTUM_TOKEN_FILE", old_token, f"%azure.connect {em.rid} credential=TokenFile endpoint={em.url}/",

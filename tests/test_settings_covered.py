@@ -143,3 +143,25 @@ def test_any_region_shaped_location_is_taken_and_a_malformed_one_refused(em, tmp
         ran = run(kc, f"%azure.connect {em.rid} location=west-us endpoint={em.url}/ credential=Environment")
         assert ran.error["ename"] == "InvalidWorkspaceLocation", ran.text()
         assert "did you mean `westus`?" in ran.error["evalue"]
+
+
+def test_bare_connect_fetches_the_targets_again_once_they_are_old(em, tmp_path):
+    def provider_reads() -> int:
+        return sum(1 for r in requests_seen(em) if r["path"].endswith("/providerStatus"))
+
+    env = kernel_env(tmp_path, **em.endpoints(), **em.service_principal())
+    with kernel(env) as kc:
+        ran = run(kc, f"%azure.connect {em.rid} credential=Environment")
+        assert ran.error is None, ran.text()
+        before = provider_reads()
+        assert run(kc, "%azure.connect").error is None
+        assert provider_reads() == before, "a fresh list was fetched again"
+        # Any age is too old now: each bare connect reads the list once more.
+        run(kc, "%env AZQ_TARGETS_MAX_AGE=0")
+        for k in (1, 2):
+            ran = run(kc, "%azure.connect")
+            assert ran.error is None, ran.text()
+            assert provider_reads() == before + k
+        run(kc, "%env AZQ_TARGETS_MAX_AGE=soon")
+        ran = run(kc, "%azure.connect")
+        assert ran.error["ename"] == "InvalidArgument" and "AZQ_TARGETS_MAX_AGE" in ran.error["evalue"], ran.text()

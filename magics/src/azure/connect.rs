@@ -11,7 +11,7 @@ use azq_client::{
 };
 
 use super::render;
-use super::session::{Connection, TARGETS_MAX_AGE};
+use super::session::{Connection, targets_max_age};
 use crate::MagicError;
 use crate::args::{Bound, closest};
 use crate::bundle::Bundle;
@@ -699,7 +699,8 @@ async fn status(ctx: &mut Ctx<'_>) -> Result<Option<Bundle>, MagicError> {
     let Some(connection) = ctx.azure.connection.as_mut() else {
         return Err(MagicError::NotConnected);
     };
-    if connection.fetched.elapsed() > TARGETS_MAX_AGE {
+    let max_age = targets_max_age(ctx.vars.get("AZQ_TARGETS_MAX_AGE").as_deref())?;
+    if connection.fetched.elapsed() >= max_age {
         let mut prompt = CellPrompt::new(&mut *ctx.out);
         let fetched = connection.workspace.provider_status(&mut prompt).await;
         connection.providers = fetched.map_err(super::client_error)?;

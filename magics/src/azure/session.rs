@@ -7,8 +7,29 @@ use azq_client::{Env, Http, ProviderStatus, Secret, Workspace};
 
 use crate::MagicError;
 
-/// The target list is fetched again when older than this.
+/// The target list is fetched again when older than this (`AZQ_TARGETS_MAX_AGE` seconds).
 pub const TARGETS_MAX_AGE: Duration = Duration::from_secs(300);
+
+/// How old the target list may get: `AZQ_TARGETS_MAX_AGE` (whole seconds, 0 to 86,400) from
+/// the session's environment, else five minutes.
+pub fn targets_max_age(value: Option<&str>) -> Result<Duration, MagicError> {
+    match value.map(str::trim) {
+        None => Ok(TARGETS_MAX_AGE),
+        Some(text) => text
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s <= 86_400)
+            .map(Duration::from_secs)
+            .ok_or_else(|| MagicError::InvalidArgument {
+                magic: "azure.connect".into(),
+                message: format!(
+                    "AZQ_TARGETS_MAX_AGE is `{text}`; give a whole number of seconds from 0 to \
+                     86400 (0 fetches the targets on every bare `%azure.connect`), or unset it"
+                ),
+                span: None,
+            }),
+    }
+}
 
 #[derive(Default)]
 pub struct AzureSession {
