@@ -18,8 +18,9 @@ const KIND: Kind = Kind {
     name: "ROUTER",
     peers: &["DEALER", "REQ", "ROUTER"],
 };
-/// Messages read ahead of the application per socket; readers wait beyond this.
-const INBOUND: usize = 64;
+/// Messages read ahead of the application per socket; readers wait beyond this (each
+/// connection then holds at most the one message it is reading).
+const INBOUND: usize = 8;
 
 type Peers = Arc<Mutex<HashMap<Bytes, (u64, mpsc::Sender<Out>)>>>;
 
