@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use azq_zmtp::XPub;
 use bytes::Bytes;
 use jupyter_protocol::{
     ExecutionState, IoPubWelcome, JupyterMessageContent, Status, Stdio, StreamContent,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
-use zeromq::{SocketRecv, SocketSend, XPubSocket, ZmqMessage};
 
 use crate::wire::{Parent, Signer};
 
@@ -82,9 +82,9 @@ struct Pending {
 }
 
 struct Publisher {
-    socket: XPubSocket,
+    socket: XPub,
     signer: Signer,
-    early: Option<Vec<ZmqMessage>>,
+    early: Option<Vec<Vec<Bytes>>>,
 }
 
 impl Publisher {
@@ -103,9 +103,7 @@ impl Publisher {
                 held.push(message);
             }
             None => {
-                if let Err(e) = self.socket.send(message).await {
-                    tracing::warn!("iopub send failed: {e}");
-                }
+                self.socket.send(message);
             }
         }
     }
@@ -131,15 +129,13 @@ impl Publisher {
         let held = self.early.take();
         self.publish(None, &welcome).await;
         for message in held.into_iter().flatten() {
-            if let Err(e) = self.socket.send(message).await {
-                tracing::warn!("iopub send failed: {e}");
-            }
+            self.socket.send(message);
         }
     }
 }
 
 /// Starts the IOPub task on a bound socket.
-pub fn spawn(socket: XPubSocket, signer: Signer) -> Iopub {
+pub fn spawn(socket: XPub, signer: Signer) -> Iopub {
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(run(
         Publisher {
@@ -186,15 +182,7 @@ async fn run(mut p: Publisher, mut rx: mpsc::UnboundedReceiver<Event>) {
             () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
                 p.flush_stream(&mut pending).await;
             }
-            sub = p.socket.recv() => match sub {
-                Ok(message) => {
-                    if let Some(frame) = message.get(0) {
-                        let frame = frame.clone();
-                        p.subscribed(&frame).await;
-                    }
-                }
-                Err(e) => tracing::debug!("iopub subscription read failed: {e}"),
-            }
+            Some(frame) = p.socket.recv() => p.subscribed(&frame).await,
         }
     }
     p.flush_stream(&mut pending).await;

@@ -178,7 +178,7 @@ pub fn dispatch(shared: &Shared, replies: &Replies, request: Request, channel: C
 }
 
 /// Drops messages that cannot be trusted and logs why; returns the good ones.
-pub fn decode(signer: &Signer, message: zeromq::ZmqMessage, channel: Channel) -> Option<Request> {
+pub fn decode(signer: &Signer, message: Vec<bytes::Bytes>, channel: Channel) -> Option<Request> {
     match signer.decode(message) {
         Ok(request) => Some(request),
         Err(why) => {

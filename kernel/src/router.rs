@@ -1,27 +1,25 @@
-//! A writer task per ROUTER socket, so several tasks can reply on one socket in order.
+//! Replies on a ROUTER socket from any task; each peer's replies keep their order (one
+//! bounded queue per peer in `azq_zmtp`).
 
-use tokio::sync::mpsc;
-use zeromq::{RouterSendHalf, SocketSend, ZmqMessage};
+use bytes::Bytes;
 
 #[derive(Clone)]
 pub struct Replies {
-    tx: mpsc::UnboundedSender<ZmqMessage>,
+    sender: azq_zmtp::RouterSender,
+    name: &'static str,
 }
 
 impl Replies {
-    pub fn send(&self, message: ZmqMessage) {
-        let _ = self.tx.send(message);
+    pub fn send(&self, message: Vec<Bytes>) {
+        if let Err(e) = self.sender.send(message) {
+            tracing::warn!("{} reply dropped: {e}", self.name);
+        }
     }
 }
 
-pub fn spawn_writer(mut half: RouterSendHalf, name: &'static str) -> Replies {
-    let (tx, mut rx) = mpsc::unbounded_channel::<ZmqMessage>();
-    tokio::spawn(async move {
-        while let Some(message) = rx.recv().await {
-            if let Err(e) = half.send(message).await {
-                tracing::warn!("{name} send failed: {e}");
-            }
-        }
-    });
-    Replies { tx }
+pub fn replies(router: &azq_zmtp::Router, name: &'static str) -> Replies {
+    Replies {
+        sender: router.sender(),
+        name,
+    }
 }

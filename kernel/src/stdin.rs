@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use azq_magics::MagicError;
+use azq_zmtp::Router;
 use jupyter_protocol::{InputRequest, JupyterMessageContent};
 use tokio::sync::{mpsc, oneshot};
-use zeromq::{RouterSocket, SocketRecv, SocketSend};
 
 use crate::wire::{Parent, Signer};
 
@@ -43,7 +43,8 @@ impl Stdin {
     }
 }
 
-pub fn spawn(mut socket: RouterSocket, signer: Signer) -> Stdin {
+pub fn spawn(mut socket: Router, signer: Signer) -> Stdin {
+    let sender = socket.sender();
     let (tx, mut rx) = mpsc::unbounded_channel::<Ask>();
     tokio::spawn(async move {
         while let Some(mut ask) = rx.recv().await {
@@ -52,7 +53,7 @@ pub fn spawn(mut socket: RouterSocket, signer: Signer) -> Stdin {
                 password: ask.password,
             });
             let message = signer.encode(&ask.parent.ids, Some(&ask.parent), &content);
-            if let Err(e) = socket.send(message).await {
+            if let Err(e) = sender.send(message) {
                 let _ = ask.answer.send(Err(MagicError::Internal {
                     message: format!("the input request could not be sent: {e}"),
                 }));
@@ -63,7 +64,7 @@ pub fn spawn(mut socket: RouterSocket, signer: Signer) -> Stdin {
                     () = ask.answer.closed() => break,
                     incoming = socket.recv() => incoming,
                 };
-                let Ok(incoming) = incoming else { continue };
+                let Some(incoming) = incoming else { break };
                 match signer.decode(incoming) {
                     Ok(req) => {
                         if let Ok(JupyterMessageContent::InputReply(reply)) = req.content {

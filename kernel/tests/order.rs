@@ -1,4 +1,5 @@
-//! The kernel over real ZeroMQ (ipc sockets, a signing key), driven by a Rust client:
+//! The kernel over real ZeroMQ (ipc sockets, a signing key), driven by a Rust client built on
+//! the `zeromq` crate, a ZMTP implementation independent of the kernel's own (`azq-zmtp`):
 //! the message order busy → execute_input → outputs → reply → idle.
 
 use std::time::Duration;
@@ -7,7 +8,7 @@ use azq_kernel::wire::Signer;
 use jupyter_protocol::{
     ConnectionInfo, ExecuteRequest, JupyterMessageContent, KernelInfoRequest, Transport,
 };
-use zeromq::{DealerSocket, Socket, SocketRecv, SocketSend, SubSocket};
+use zeromq::{DealerSocket, Socket, SocketRecv, SocketSend, SubSocket, ZmqMessage};
 
 fn connection(dir: &std::path::Path) -> ConnectionInfo {
     serde_json::from_value(serde_json::json!({
@@ -49,8 +50,8 @@ impl Client {
 
     async fn send(&mut self, content: JupyterMessageContent) -> String {
         let message = self.signer.encode(&[], None, &content);
-        let header: serde_json::Value =
-            serde_json::from_slice(&message.get(2).unwrap()[..]).unwrap();
+        let header: serde_json::Value = serde_json::from_slice(&message[2][..]).unwrap();
+        let message = ZmqMessage::try_from(message).unwrap();
         self.shell.send(message).await.unwrap();
         header["msg_id"].as_str().unwrap().to_owned()
     }
@@ -71,7 +72,7 @@ impl Client {
             let parent: serde_json::Value = serde_json::from_slice(&frames[delimiter + 3]).unwrap();
             let request = self
                 .signer
-                .decode(message)
+                .decode(message.into_vec())
                 .expect("kernel messages are signed");
             if parent["msg_id"] != msg_id {
                 continue;
@@ -107,7 +108,7 @@ async fn execute_message_order_over_real_zeromq() {
             .unwrap()
             .unwrap();
         assert!(matches!(
-            client.signer.decode(reply).unwrap().content,
+            client.signer.decode(reply.into_vec()).unwrap().content,
             Ok(JupyterMessageContent::KernelInfoReply(_))
         ));
         if let Ok(Ok(_)) =
@@ -130,7 +131,7 @@ async fn execute_message_order_over_real_zeromq() {
         .await
         .unwrap()
         .unwrap();
-    let reply = client.signer.decode(reply).unwrap();
+    let reply = client.signer.decode(reply.into_vec()).unwrap();
     let Ok(JupyterMessageContent::ExecuteReply(reply)) = reply.content else {
         panic!("expected an execute_reply");
     };
