@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 use crate::Emulator;
+use crate::Locked;
 use crate::auth::{self, Secret, same_secret};
 use crate::http::{Reply, json, now, ok};
 
@@ -91,7 +92,7 @@ pub fn start_device_code(em: &Emulator, form: &[(String, String)], login_base: &
         "interval": interval,
         "message": format!("To sign in, use a web browser to open the page {verification} and enter the code {user_code} to authenticate."),
     });
-    let mut grants = em.grants.lock().expect("grants lock");
+    let mut grants = em.grants.locked();
     grants.device_codes.push(DeviceCode {
         device_code,
         user_code,
@@ -106,7 +107,7 @@ pub fn start_device_code(em: &Emulator, form: &[(String, String)], login_base: &
 
 /// The device-code grant of the token endpoint.
 pub fn redeem_device_code(em: &Emulator, code: &str) -> Reply {
-    let mut grants = em.grants.lock().expect("grants lock");
+    let mut grants = em.grants.locked();
     let Some(at) = grants
         .device_codes
         .iter()
@@ -210,7 +211,7 @@ pub fn redeem_refresh_token(
             "AADSTS70011: The provided value for scope is not valid.",
         );
     };
-    let mut grants = em.grants.lock().expect("grants lock");
+    let mut grants = em.grants.locked();
     let Some(at) = grants
         .refresh_tokens
         .iter()
@@ -252,7 +253,7 @@ pub fn decide(em: &Emulator, headers: &HeaderMap, body: &[u8]) -> Reply {
     };
     let code = body.get("user_code").and_then(Value::as_str).unwrap_or("");
     let approve = body.get("approve").and_then(Value::as_bool).unwrap_or(true);
-    let mut grants = em.grants.lock().expect("grants lock");
+    let mut grants = em.grants.locked();
     match grants
         .device_codes
         .iter_mut()
@@ -279,7 +280,7 @@ pub fn revoke(em: &Emulator, headers: &HeaderMap) -> Reply {
             "the emulator's admin endpoints need the workspace API key",
         );
     }
-    let n = std::mem::take(&mut em.grants.lock().expect("grants lock").refresh_tokens).len();
+    let n = std::mem::take(&mut em.grants.locked().refresh_tokens).len();
     ok(&json!({ "revoked": n }))
 }
 
@@ -315,8 +316,27 @@ fn identity_token(em: &Emulator, audience: &str, app_service: bool) -> Reply {
     ok(&body)
 }
 
-/// `GET /metadata/identity/oauth2/token` (the VM's IMDS).
-pub fn imds(em: &Emulator, headers: &HeaderMap, query: &[(String, String)]) -> Reply {
+/// `GET [/identity/{secret}]/metadata/identity/oauth2/token` (the VM's IMDS). A real VM's
+/// IMDS answers anyone on the VM who sends `Metadata: true`; on a shared machine that is
+/// every local user, so the emulator answers the bare path only when `open_imds` says so,
+/// and otherwise under the secret path it prints as AZURE_POD_IDENTITY_AUTHORITY_HOST
+/// (clients append the IMDS path to that host, path included).
+pub fn imds(
+    em: &Emulator,
+    headers: &HeaderMap,
+    query: &[(String, String)],
+    secret: Option<&str>,
+) -> Reply {
+    let admitted = match secret {
+        Some(given) => same_secret(given, em.config.identity_header.expose()),
+        None => em.config.open_imds,
+    };
+    if !admitted {
+        return json(
+            StatusCode::UNAUTHORIZED,
+            &json!({ "error": "invalid_request", "error_description": "this emulator answers the VM identity endpoint only under the address it printed as AZURE_POD_IDENTITY_AUTHORITY_HOST (it carries a secret); set that variable, or start `azq emulator --open-imds` to answer anyone at the bare path as a VM does" }),
+        );
+    }
     if headers.get("metadata").and_then(|v| v.to_str().ok()) != Some("true") {
         return json(
             StatusCode::BAD_REQUEST,

@@ -26,6 +26,7 @@ mod auth;
 mod blob;
 pub mod catalog;
 pub mod faults;
+pub mod files;
 mod http;
 mod identity;
 mod listing;
@@ -35,10 +36,12 @@ mod service;
 mod store;
 pub mod tls;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::{Request, State};
+use futures::FutureExt;
 use tokio::net::TcpListener;
 
 pub use auth::{Credentials, Secret};
@@ -76,6 +79,11 @@ pub struct Config {
     /// The managed identity: its object id, and the App Service `X-IDENTITY-HEADER` secret.
     pub identity_object_id: String,
     pub identity_header: Secret,
+    /// Answer the VM identity endpoint (IMDS) at its bare path to anyone who sends
+    /// `Metadata: true`, as a VM does. Off: it answers only under `/identity/{secret}/`,
+    /// the address printed as AZURE_POD_IDENTITY_AUTHORITY_HOST (the secret is
+    /// `identity_header`), because any local process can send that header.
+    pub open_imds: bool,
     /// Injected faults, and the seed their dice roll from.
     pub faults: Vec<faults::Fault>,
     pub fault_seed: u64,
@@ -97,6 +105,7 @@ impl Default for Config {
             auto_approve: false,
             identity_object_id: "00000000-0000-0000-0000-0000000000c1".into(),
             identity_header: Secret::new(uuid::Uuid::new_v4().simple().to_string()),
+            open_imds: false,
             faults: Vec::new(),
             fault_seed: 1,
         }
@@ -157,8 +166,7 @@ impl Emulator {
     pub fn persist_in(self: Arc<Self>, dir: &std::path::Path) -> Result<Arc<Self>, String> {
         let mut em =
             Arc::try_unwrap(self).map_err(|_| "the emulator is already shared".to_owned())?;
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        files::private_dir(dir, "the data dir")?;
         let path = dir.join("state.json");
         match std::fs::read(&path) {
             Ok(bytes) => {
@@ -176,7 +184,7 @@ impl Emulator {
         em.data_dir = Some(dir.to_owned());
         let em = Arc::new(em);
         let unfinished: Vec<String> = {
-            let store = em.store.lock().expect("store lock");
+            let store = em.store.locked();
             store
                 .jobs
                 .values()
@@ -205,10 +213,10 @@ impl Emulator {
         let Some(dir) = &self.data_dir else {
             return Ok(());
         };
-        let _order = self.writing.lock().expect("snapshot lock");
-        let bytes = serde_json::to_vec(&self.store.lock().expect("store lock").to_json())?;
+        let _order = self.writing.locked();
+        let bytes = serde_json::to_vec(&self.store.locked().to_json())?;
         // The snapshot holds job inputs and results: readable by the user only.
-        auth::write_private(&dir.join("state.json"), &bytes)?;
+        files::write_private(&dir.join("state.json"), &bytes)?;
         std::fs::File::open(dir)?.sync_all()
     }
 
@@ -235,9 +243,37 @@ impl Emulator {
     }
 }
 
+/// A lock that a panic elsewhere does not disable: a poisoned mutex is taken as it is.
+/// Every section under these locks leaves the state whole between statements, so a panic
+/// (a bug) costs its own request, never every later one.
+pub(crate) trait Locked<T> {
+    fn locked(&self) -> MutexGuard<'_, T>;
+}
+
+impl<T> Locked<T> for Mutex<T> {
+    fn locked(&self) -> MutexGuard<'_, T> {
+        self.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// The emulator as a router, for serving or for calling in-process in tests.
 pub fn app(emulator: Arc<Emulator>) -> Router {
-    Router::new().fallback(service::handle).with_state(emulator)
+    Router::new().fallback(guarded).with_state(emulator)
+}
+
+/// Every request, with a panic in its handler answered as a 500 instead of a dropped
+/// connection (the emulator goes on serving the next one).
+async fn guarded(state: State<Arc<Emulator>>, request: Request) -> http::Reply {
+    std::panic::AssertUnwindSafe(service::handle(state, request))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| {
+            http::error(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "the emulator failed on this request (a bug: please report it); it goes on serving others",
+            )
+        })
 }
 
 /// Serves plain http on a bound listener until `shutdown` completes.

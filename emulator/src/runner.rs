@@ -9,6 +9,7 @@ use azq_circuits::sim::{Simulator, seed_from};
 use azq_circuits::{qasm, results};
 use serde_json::{Value, json};
 
+use crate::Locked;
 use crate::catalog::{Kind, target};
 use crate::store::{Blob, is_terminal};
 use crate::{Emulator, blob, http};
@@ -17,7 +18,7 @@ use crate::{Emulator, blob, http};
 type Outcome = Result<(String, String, Vec<u8>), (String, String)>;
 
 fn set(em: &Emulator, id: &str, apply: impl FnOnce(&mut serde_json::Map<String, Value>)) -> bool {
-    let mut store = em.store.lock().expect("store lock");
+    let mut store = em.store.locked();
     match store.jobs.get_mut(id) {
         Some(job) if !is_terminal(job.get("status").and_then(Value::as_str).unwrap_or("")) => {
             apply(job);
@@ -64,7 +65,7 @@ pub fn start(em: Arc<Emulator>, id: String) {
         tokio::time::sleep(em.config.job_delay).await;
         let container = format!("job-{id}");
         if let Ok((name, content_type, data)) = &outcome {
-            let mut store = em.store.lock().expect("store lock");
+            let mut store = em.store.locked();
             store
                 .containers
                 .entry(container.clone())
@@ -103,7 +104,7 @@ pub fn start(em: Arc<Emulator>, id: String) {
         });
         // A failure ends a session whose policy is to abort.
         if let Some(sid) = failed_session {
-            let mut store = em.store.lock().expect("store lock");
+            let mut store = em.store.locked();
             if let Some(session) = store.sessions.get_mut(&sid)
                 && session.get("jobFailurePolicy").and_then(Value::as_str) != Some("Continue")
             {
@@ -122,7 +123,7 @@ fn invalid(message: impl Into<String>) -> (String, String) {
 /// Reads, simulates and formats one job.
 fn run(em: &Emulator, id: &str) -> Outcome {
     let (job, input) = {
-        let store = em.store.lock().expect("store lock");
+        let store = em.store.locked();
         let job = store
             .jobs
             .get(id)

@@ -9,6 +9,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::Locked;
 use crate::auth::{self, same_secret};
 use crate::http::{Reply, empty, error, json, now, ok};
 use crate::store::{Store, is_terminal};
@@ -50,7 +51,7 @@ pub async fn handle(State(em): State<Arc<Emulator>>, request: Request) -> Reply 
     let fault = if path.starts_with("/_emulator") {
         None
     } else {
-        em.faults.lock().expect("faults lock").pick(&method, &path)
+        em.faults.locked().pick(&method, &path)
     };
     let reply = match fault {
         Some(faults::Effect::Status {
@@ -77,7 +78,7 @@ pub async fn handle(State(em): State<Arc<Emulator>>, request: Request) -> Reply 
             serve_request(em.clone(), request, &path, &query).await
         }
     };
-    em.log.lock().expect("log lock").record(
+    em.log.locked().record(
         &method,
         &path,
         &query,
@@ -175,13 +176,21 @@ fn route(
             identity::decide(em, headers, &body)
         }
         ["_emulator", "revoke"] if method == Method::POST => identity::revoke(em, headers),
-        ["_emulator", "requests"] if method == Method::GET => admin(em, headers, || {
-            ok(&Value::Array(em.log.lock().expect("log lock").all()))
-        }),
+        ["_emulator", "requests"] if method == Method::GET => {
+            admin(em, headers, || ok(&Value::Array(em.log.locked().all())))
+        }
         ["_emulator", "faults"] if method == Method::POST => {
             admin(em, headers, || set_faults(em, &body))
         }
-        ["metadata", "identity", "oauth2", "token"] => identity::imds(em, headers, query),
+        ["metadata", "identity", "oauth2", "token"] => identity::imds(em, headers, query, None),
+        [
+            "identity",
+            secret,
+            "metadata",
+            "identity",
+            "oauth2",
+            "token",
+        ] => identity::imds(em, headers, query, Some(secret)),
         ["msi", "token"] => identity::app_service(em, headers, query),
         [tenant, "v2.0", ".well-known", "openid-configuration"] => openid_configuration(em, tenant),
         [_, "discovery", "instance"] => instance_discovery(em),
@@ -432,7 +441,7 @@ fn set_faults(em: &Emulator, body: &[u8]) -> Reply {
                 .get("seed")
                 .and_then(Value::as_u64)
                 .unwrap_or(em.config.fault_seed);
-            *em.faults.lock().expect("faults lock") = faults::Faults::new(rules, seed);
+            *em.faults.locked() = faults::Faults::new(rules, seed);
             ok(&json!({ "rules": n, "seed": seed }))
         }
         Err(why) => error(StatusCode::BAD_REQUEST, "InvalidFault", &why),
@@ -720,8 +729,7 @@ fn dataplane(
             // From 2026-01-15-preview on, asking for a container's SAS also creates it.
             if version >= "2026-01-15-preview" {
                 em.store
-                    .lock()
-                    .expect("store lock")
+                    .locked()
                     .containers
                     .entry(container.to_owned())
                     .or_default();
@@ -733,11 +741,11 @@ fn dataplane(
             ok(&json!({ "sasUri": uri }))
         }
         ("GET", "jobs", []) => {
-            let store = em.store.lock().expect("store lock");
+            let store = em.store.locked();
             listed(em, store.jobs.values(), query, base, "jobs", version)
         }
         ("GET", "topLevelItems", []) => {
-            let store = em.store.lock().expect("store lock");
+            let store = em.store.locked();
             let mut items: Vec<_> = store
                 .jobs
                 .values()
@@ -754,7 +762,7 @@ fn dataplane(
             )
         }
         ("GET", "sessions", []) => {
-            let store = em.store.lock().expect("store lock");
+            let store = em.store.locked();
             let items = Store::by_creation(store.sessions.values().collect());
             listed(em, items.into_iter(), query, base, "sessions", version)
         }
@@ -764,18 +772,16 @@ fn dataplane(
         (_, "jobs", [id]) if id.ends_with(":resume") && method == Method::POST => {
             resume(em, id.trim_end_matches(":resume"))
         }
-        ("GET", "jobs", [id]) => match em.store.lock().expect("store lock").jobs.get(id) {
+        ("GET", "jobs", [id]) => match em.store.locked().jobs.get(id) {
             Some(j) => ok(&shown_job(em, j)),
             None => not_found("Job", id),
         },
-        ("GET", "jobs", [id, "queuePosition"]) => {
-            match em.store.lock().expect("store lock").job_status(id) {
-                Some(s) => ok(
-                    &json!({ "queuePosition": if s == "Waiting" { json!(0) } else { Value::Null } }),
-                ),
-                None => not_found("Job", id),
+        ("GET", "jobs", [id, "queuePosition"]) => match em.store.locked().job_status(id) {
+            Some(s) => {
+                ok(&json!({ "queuePosition": if s == "Waiting" { json!(0) } else { Value::Null } }))
             }
-        }
+            None => not_found("Job", id),
+        },
         ("PUT", "jobs", [id]) => create_job(em, id, &body, caller),
         ("PATCH", route @ ("jobs" | "jobUpdateOptions"), [id]) => {
             update_job(em, id, &body, route == "jobs")
@@ -784,7 +790,7 @@ fn dataplane(
             if version < "2025-12-01-preview" {
                 return cancel(em, id);
             }
-            let mut store = em.store.lock().expect("store lock");
+            let mut store = em.store.locked();
             match store.jobs.remove(id) {
                 Some(_) => empty(StatusCode::NO_CONTENT),
                 None => not_found("Job", id),
@@ -794,12 +800,12 @@ fn dataplane(
         (_, "sessions", [id]) if id.ends_with(":close") && method == Method::POST => {
             close_session(em, id.trim_end_matches(":close"))
         }
-        ("GET", "sessions", [id]) => match em.store.lock().expect("store lock").sessions.get(*id) {
+        ("GET", "sessions", [id]) => match em.store.locked().sessions.get(*id) {
             Some(s) => ok(&Value::Object(s.clone())),
             None => not_found("Session", id),
         },
         ("GET", "sessions", [id, "jobs"]) => {
-            let store = em.store.lock().expect("store lock");
+            let store = em.store.locked();
             if !store.sessions.contains_key(*id) {
                 return not_found("Session", id);
             }
@@ -884,7 +890,7 @@ fn create_job(em: &Arc<Emulator>, id: &str, body: &[u8], caller: &Caller) -> Rep
             "containerUri is required",
         );
     }
-    let mut store = em.store.lock().expect("store lock");
+    let mut store = em.store.locked();
     if let Some(existing) = store.jobs.get(id) {
         // A retried PUT is the same job; SAS query strings may differ between retries.
         let norm = |k: &str, v: Option<&Value>| -> Value {
@@ -1020,7 +1026,7 @@ fn create_job(em: &Arc<Emulator>, id: &str, body: &[u8], caller: &Caller) -> Rep
 }
 
 fn cancel(em: &Emulator, id: &str) -> Reply {
-    let mut store = em.store.lock().expect("store lock");
+    let mut store = em.store.locked();
     let Some(job) = store.jobs.get_mut(id) else {
         return not_found("Job", id);
     };
@@ -1041,7 +1047,7 @@ fn cancel(em: &Emulator, id: &str) -> Reply {
 }
 
 fn resume(em: &Arc<Emulator>, id: &str) -> Reply {
-    let mut store = em.store.lock().expect("store lock");
+    let mut store = em.store.locked();
     let Some(job) = store.jobs.get_mut(id) else {
         return not_found("Job", id);
     };
@@ -1116,7 +1122,7 @@ fn update_job(em: &Emulator, id: &str, body: &[u8], full: bool) -> Reply {
             );
         }
     }
-    let mut store = em.store.lock().expect("store lock");
+    let mut store = em.store.locked();
     let Some(job) = store.jobs.get_mut(id) else {
         return not_found("Job", id);
     };
@@ -1190,7 +1196,7 @@ fn open_session(em: &Emulator, id: &str, body: &[u8], caller: &Caller) -> Reply 
             &format!("target {target_id} is not available in this workspace"),
         );
     };
-    let mut store = em.store.lock().expect("store lock");
+    let mut store = em.store.locked();
     if let Some(existing) = store.sessions.get(id) {
         return ok(&Value::Object(existing.clone()));
     }
@@ -1224,7 +1230,7 @@ fn open_session(em: &Emulator, id: &str, body: &[u8], caller: &Caller) -> Reply 
 }
 
 fn close_session(em: &Emulator, id: &str) -> Reply {
-    let mut store = em.store.lock().expect("store lock");
+    let mut store = em.store.locked();
     let statuses: Vec<String> = store
         .jobs
         .values()
