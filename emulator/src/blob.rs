@@ -280,6 +280,37 @@ fn check_sas(
     Ok(())
 }
 
+/// Checks a storage request's credential before its body is read (the handler checks it
+/// again): what `handle` would refuse for want of a SAS or Shared Key, refused here.
+pub fn admit(
+    em: &Emulator,
+    method: &Method,
+    segs: &[&str],
+    query: &[(String, String)],
+    headers: &HeaderMap,
+) -> Result<(), Reply> {
+    let [_, container, rest @ ..] = segs else {
+        return Ok(());
+    };
+    let blob = (!rest.is_empty()).then(|| rest.join("/"));
+    let need = match (method, &blob) {
+        (&Method::GET | &Method::HEAD, _) => 'r',
+        (&Method::PUT, None) => 'c',
+        (&Method::PUT, Some(_)) => 'w',
+        _ => return Ok(()),
+    };
+    authorize(
+        em,
+        method,
+        segs,
+        query,
+        headers,
+        container,
+        blob.as_deref(),
+        need,
+    )
+}
+
 /// Handles `/blob/{account}/{container}[/{blob}]`.
 pub fn handle(
     em: &Arc<Emulator>,

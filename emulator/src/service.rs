@@ -28,7 +28,11 @@ pub const API_VERSIONS: &[&str] = &[
     "2019-11-04-preview",
 ];
 
+/// The largest body an authenticated request may carry (a program, a result).
 const MAX_BODY: usize = 64 * 1024 * 1024;
+/// The largest body of a request that needs no credential (sign-in forms) or carries
+/// settings (faults, device-login decisions).
+const SMALL_BODY: usize = 64 * 1024;
 
 pub async fn handle(State(em): State<Arc<Emulator>>, request: Request) -> Reply {
     let started = std::time::Instant::now();
@@ -97,13 +101,6 @@ async fn serve_request(
     query: &[(String, String)],
 ) -> Reply {
     let (parts, body) = request.into_parts();
-    let Ok(body) = to_bytes(body, MAX_BODY).await else {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "RequestTooLarge",
-            "the request body is larger than 64 MiB",
-        );
-    };
     let host = parts
         .headers
         .get("host")
@@ -113,6 +110,33 @@ async fn serve_request(
         .next()
         .unwrap_or("")
         .to_ascii_lowercase();
+    // Who is asking is settled from the head alone; only then is the body read, up to
+    // what that caller may send.
+    let limit = match admit(&em, &parts.method, &host, path, query, &parts.headers) {
+        Ok(limit) => limit,
+        Err(refusal) => return refusal,
+    };
+    let declared = parts
+        .headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = declared.is_some_and(|n| n > limit as u64);
+    let body = if too_large {
+        None
+    } else {
+        to_bytes(body, limit).await.ok()
+    };
+    let Some(body) = body else {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestTooLarge",
+            &format!(
+                "the request body is larger than this request may send ({} KiB)",
+                limit / 1024
+            ),
+        );
+    };
     let mut reply = match host.strip_suffix(".blob.core.windows.net") {
         // Blob storage by host name: the account is the first label.
         Some(account) => {
@@ -149,6 +173,71 @@ async fn serve_request(
         HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("uuid"),
     );
     reply
+}
+
+/// Authenticates a request from its head (path, query, headers), before its body is
+/// read: `Err` is the refusal, `Ok` the largest body the request may then carry.
+fn admit(
+    em: &Emulator,
+    method: &Method,
+    host: &str,
+    path: &str,
+    query: &[(String, String)],
+    headers: &HeaderMap,
+) -> Result<usize, Reply> {
+    let segs: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    if let Some(account) = host.strip_suffix(".blob.core.windows.net") {
+        let mut all = vec![account];
+        all.extend(&segs);
+        return blob::admit(em, method, &all, query, headers).map(|()| MAX_BODY);
+    }
+    match segs.as_slice() {
+        ["blob", rest @ ..] => blob::admit(em, method, rest, query, headers).map(|()| MAX_BODY),
+        ["_emulator", ..] if *method != Method::GET => {
+            if auth::has_api_key(&em.config.credentials, headers) {
+                Ok(SMALL_BODY)
+            } else {
+                Err(error(
+                    StatusCode::UNAUTHORIZED,
+                    "Unauthorized",
+                    "the emulator's admin endpoints need the workspace API key",
+                ))
+            }
+        }
+        [
+            "v1.0",
+            "subscriptions",
+            _,
+            "resourceGroups",
+            _,
+            "providers",
+            _,
+            "workspaces",
+            _,
+            _,
+            ..,
+        ]
+        | [
+            "subscriptions",
+            _,
+            "resourceGroups",
+            _,
+            "providers",
+            _,
+            "workspaces",
+            _,
+            _,
+            ..,
+        ] => authenticate(em, headers, auth::AUDIENCE).map(|_| MAX_BODY),
+        ["subscriptions", ..] | ["providers", "Microsoft.ResourceGraph", ..] => {
+            authenticate(em, headers, auth::ARM_AUDIENCE).map(|_| SMALL_BODY)
+        }
+        _ => Ok(SMALL_BODY),
+    }
 }
 
 fn route(

@@ -336,3 +336,86 @@ async fn the_vm_identity_endpoint_needs_the_secret_unless_opened() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
 }
+
+// --- Item 8: authenticate first, then read; bounded device codes ---------------------------
+
+/// Sends only a request's head, announcing a large body, and reads the answer: a server
+/// that authenticates first answers without waiting for the body.
+async fn head_only(s: &Served, method: &str, target: &str, headers: &[(&str, &str)]) -> u16 {
+    let mut stream = TcpStream::connect(s.addr).await.unwrap();
+    let mut head = format!(
+        "{method} {target} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\ncontent-length: 60000000\r\n",
+        s.addr
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = [0u8; 12];
+    // Hang guard: a server reading the body first would wait for 60 MB that never come.
+    tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut answer))
+        .await
+        .expect("an unauthenticated request is answered before its body is read")
+        .unwrap();
+    String::from_utf8_lossy(&answer[9..12]).parse().unwrap()
+}
+
+#[tokio::test]
+async fn unauthenticated_requests_are_refused_before_their_body_is_read() {
+    let s = start(quick()).await;
+    let id = uuid::Uuid::new_v4();
+    let job = format!("{}/jobs/{id}?{V}", s.em.workspace_path());
+    assert_eq!(head_only(&s, "PUT", &job, &[]).await, 401);
+    assert_eq!(
+        head_only(&s, "PUT", &job, &[("x-ms-quantum-api-key", "wrong-key")]).await,
+        401
+    );
+    let blob = format!("/blob/{}/job-{id}/inputData", s.em.config.storage_account);
+    assert_eq!(
+        head_only(&s, "PUT", &blob, &[("x-ms-blob-type", "BlockBlob")]).await,
+        403
+    );
+    assert_eq!(head_only(&s, "POST", "/_emulator/faults", &[]).await, 401);
+    // Sign-in forms are small: a large one is refused at once.
+    let token = format!("/{}/oauth2/v2.0/token", s.em.config.tenant);
+    assert_eq!(head_only(&s, "POST", &token, &[]).await, 413);
+    assert!(s.alive().await);
+}
+
+#[tokio::test]
+async fn pending_device_codes_are_bounded_and_still_redeemable() {
+    let s = start(quick()).await;
+    let path = format!("/{}/oauth2/v2.0/devicecode", s.em.config.tenant);
+    let form = b"client_id=04b07795-8ddb-461a-bbee-02f9e1bf7b46&scope=https%3A%2F%2Fquantum.microsoft.com%2F.default";
+    let ct = [("content-type", "application/x-www-form-urlencoded")];
+    let first = s.raw("POST", &path, &ct, form).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    let mut refused = None;
+    for n in 1..=5000 {
+        let r = s.raw("POST", &path, &ct, form).await;
+        if r.status != 200 {
+            refused = Some((n, r));
+            break;
+        }
+    }
+    let (n, r) = refused.expect("5000 pending sign-ins were all accepted");
+    assert!(n <= 1000, "refused only after {n}");
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(
+        r.json()["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("too many device-code sign-ins are pending"),
+        "{}",
+        r.text()
+    );
+    // The first one is still there to poll.
+    let token = format!("/{}/oauth2/v2.0/token", s.em.config.tenant);
+    let poll = format!(
+        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&client_id=x&device_code={}",
+        first.json()["device_code"].as_str().unwrap()
+    );
+    let r = s.raw("POST", &token, &ct, poll.as_bytes()).await;
+    assert_eq!(r.json()["error"], "authorization_pending", "{}", r.text());
+}
