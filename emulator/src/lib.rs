@@ -71,6 +71,8 @@ pub struct Config {
     pub credentials: Credentials,
     /// How long a job waits, then executes.
     pub job_delay: Duration,
+    /// At most this many jobs execute at once; the rest stay Waiting until one finishes.
+    pub max_running_jobs: usize,
     /// How often device-code clients may poll, and how long a code lives.
     pub device_code_interval: Duration,
     pub device_code_lifetime: Duration,
@@ -100,6 +102,7 @@ impl Default for Config {
             storage_account: "azqdemostorage".into(),
             credentials: Credentials::generate(),
             job_delay: Duration::from_millis(100),
+            max_running_jobs: 2,
             device_code_interval: Duration::from_secs(5),
             device_code_lifetime: Duration::from_secs(900),
             auto_approve: false,
@@ -130,6 +133,8 @@ pub struct Emulator {
     data_dir: Option<std::path::PathBuf>,
     /// Serialises snapshot writes, so a later state never lands before an earlier one.
     writing: Mutex<()>,
+    /// Turns to execute (`max_running_jobs`): a job holds one from Executing to its end.
+    running: tokio::sync::Semaphore,
 }
 
 impl Emulator {
@@ -148,7 +153,9 @@ impl Emulator {
 
     pub fn with_urls(config: Config, base_url: String, blob_base: String) -> Arc<Emulator> {
         let faults = faults::Faults::new(config.faults.clone(), config.fault_seed);
+        let running = tokio::sync::Semaphore::new(config.max_running_jobs.max(1));
         Arc::new(Emulator {
+            running,
             config,
             base_url,
             blob_base,

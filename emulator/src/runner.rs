@@ -45,6 +45,10 @@ pub fn resume_after_restart(em: Arc<Emulator>, id: String) {
 pub fn start(em: Arc<Emulator>, id: String) {
     tokio::spawn(async move {
         tokio::time::sleep(em.config.job_delay).await;
+        // A turn to execute: the job stays Waiting until one is free. Held to the job's end.
+        let Ok(_turn) = em.running.acquire().await else {
+            return;
+        };
         let still_waiting = set(&em, &id, |job| {
             job.insert("status".into(), json!("Executing"));
             job.insert("beginExecutionTime".into(), json!(http::now()));
@@ -225,10 +229,14 @@ fn run(em: &Emulator, id: &str) -> Outcome {
         }
         "qir.v1" | "honeywell.qir.v1" | "rigetti.qir.v1" => {
             let program = qir::read(&text).map_err(fail)?;
-            let shots = sim.run(&program.circuit, shots, seed).map_err(fail)?;
+            // v1 reports frequencies (counts suffice); v2 lists every shot.
             let value = if output_format == "microsoft.quantum-results.v1" {
+                let shots = sim
+                    .run_counts(&program.circuit, shots, seed)
+                    .map_err(fail)?;
                 results::microsoft_v1(&shots, &program.records)
             } else {
+                let shots = sim.run(&program.circuit, shots, seed).map_err(fail)?;
                 results::microsoft_v2(&shots, &program.records)
             };
             Ok((
@@ -245,7 +253,7 @@ fn run(em: &Emulator, id: &str) -> Outcome {
                 ))
             } else {
                 native(results::ionq_from_shots(
-                    &sim.run(&c, shots, seed).map_err(fail)?,
+                    &sim.run_counts(&c, shots, seed).map_err(fail)?,
                 ))
             }
         }

@@ -419,3 +419,68 @@ async fn pending_device_codes_are_bounded_and_still_redeemable() {
     let r = s.raw("POST", &token, &ct, poll.as_bytes()).await;
     assert_eq!(r.json()["error"], "authorization_pending", "{}", r.text());
 }
+
+// --- Item 3: one job cannot exhaust memory; jobs run a few at a time ----------------------
+
+#[tokio::test]
+async fn a_job_keeping_too_many_classical_bits_fails_saying_what_to_change() {
+    let s = start(quick()).await;
+    // 1,000,000 shots of 200 classical bits each: 200 million bits kept for the per-shot
+    // result (the review's case, 65,535 bits, would be 65 GB).
+    for creg in [200, 65535] {
+        let program = format!(
+            "OPENQASM 2.0; include \"qelib1.inc\"; qreg q[1]; creg c[{creg}]; h q[0]; measure q[0] -> c[0];"
+        );
+        let id = s.submit_qasm(&program, 1_000_000).await;
+        let job = s.finished(&id).await;
+        assert_eq!(job["status"], "Failed", "{job}");
+        let message = job["errorData"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("shots")
+                && message.contains("classical bits")
+                && message.contains("fewer"),
+            "{message}"
+        );
+    }
+    // Within the bound the same program runs.
+    let id = s
+        .submit_qasm(
+            "OPENQASM 2.0; include \"qelib1.inc\"; qreg q[1]; creg c[64]; h q[0]; measure q[0] -> c[0];",
+            100_000,
+        )
+        .await;
+    assert_eq!(s.finished(&id).await["status"], "Succeeded");
+}
+
+#[tokio::test]
+async fn jobs_beyond_the_bound_wait_their_turn() {
+    let s = start(Config {
+        job_delay: Duration::from_millis(50),
+        max_running_jobs: 1,
+        ..Config::default()
+    })
+    .await;
+    let bell = "OPENQASM 2.0; include \"qelib1.inc\"; qreg q[2]; creg c[2]; h q[0]; cx q[0], q[1]; measure q -> c;";
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        ids.push(s.submit_qasm(bell, 100).await);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let mut most = 0;
+    loop {
+        let listed = s.ws("GET", "jobs", None).await.json();
+        let statuses: Vec<&str> = listed["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["status"].as_str().unwrap())
+            .collect();
+        most = most.max(statuses.iter().filter(|s| **s == "Executing").count());
+        if statuses.iter().all(|s| *s == "Succeeded") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{statuses:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(most, 1, "more jobs executed at once than the bound");
+}
