@@ -44,8 +44,9 @@ def test_bad_fault_specs_are_refused(azq_bin, tmp_path):
 
 def test_the_proxy_answers_for_the_metadata_service_itself(azq_bin):
     # The request goes to the emulator on loopback, addressed (absolute-form) to IMDS; the
-    # emulator answers it and connects nowhere.
-    em = Emulator(azq_bin)
+    # emulator answers it and connects nowhere. The real IMDS address carries no secret, so
+    # the emulator serves it only when started with --open-imds.
+    em = Emulator(azq_bin, "--open-imds")
     try:
         proxies = {"http": em.url}
         imds = "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://quantum.microsoft.com"

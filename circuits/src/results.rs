@@ -40,7 +40,7 @@ pub fn ionq_exact(probabilities: &[f64]) -> Value {
 /// `ionq.quantum-results.v1` from shots (what a QPU returns): observed frequencies.
 /// `shots` must have one bit per qubit (IonQ measures them all).
 pub fn ionq_from_shots(shots: &Shots) -> Value {
-    let total = shots.shots.len().max(1) as f64;
+    let total = shots.total().max(1) as f64;
     let mut h = Map::new();
     for (bits, n) in &shots.counts {
         let k = bits
@@ -172,10 +172,10 @@ pub fn microsoft_v2(shots: &Shots, records: &[Record]) -> Value {
 
 /// `microsoft.quantum-results.v1`: a flat list alternating display text and probability.
 pub fn microsoft_v1(shots: &Shots, records: &[Record]) -> Value {
-    let total = shots.shots.len().max(1) as f64;
+    let total = shots.total().max(1) as f64;
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-    for s in &shots.shots {
-        *counts.entry(recorded(s, records).1).or_default() += 1;
+    for (bits, n) in &shots.counts {
+        *counts.entry(recorded(bits, records).1).or_default() += n;
     }
     let flat: Vec<Value> = counts
         .into_iter()

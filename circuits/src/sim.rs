@@ -372,13 +372,31 @@ fn two_qubit_matrix(g: &Gate) -> Option<([[C; 4]; 4], usize, usize)> {
     }
 }
 
+/// The most classical bits a run keeps, shots × classical bits: the per-shot results hold
+/// them all (1,000,000 shots of 128 bits), and counts hold up to as many.
+pub const MAX_SHOT_BITS: u64 = 1 << 27;
+
 /// The outcome of a run: counts of each classical result.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Shots {
     /// Classical bits of each distinct outcome (clbit order) → how many shots gave it.
     pub counts: BTreeMap<Vec<bool>, u64>,
-    /// Each shot's classical bits, in shot order.
+    /// Each shot's classical bits, in shot order (empty from `run_counts`).
     pub shots: Vec<Vec<bool>>,
+}
+
+impl Shots {
+    /// How many shots were run.
+    pub fn total(&self) -> u64 {
+        self.counts.values().sum()
+    }
+
+    fn record(&mut self, bits: Vec<bool>, keep: bool) {
+        if keep {
+            self.shots.push(bits.clone());
+        }
+        *self.counts.entry(bits).or_default() += 1;
+    }
 }
 
 pub struct Simulator {
@@ -438,11 +456,33 @@ impl Simulator {
         Ok(s)
     }
 
-    /// Runs `shots` shots with a seed.
+    /// Runs `shots` shots with a seed, keeping each shot's bits and their counts.
     pub fn run(&self, c: &Circuit, shots: u64, seed: u64) -> Result<Shots, ProgramError> {
+        self.sample(c, shots, seed, true)
+    }
+
+    /// Runs `shots` shots with a seed, keeping only the counts of each outcome (for result
+    /// formats that report frequencies). The same seed gives the same counts as `run`.
+    pub fn run_counts(&self, c: &Circuit, shots: u64, seed: u64) -> Result<Shots, ProgramError> {
+        self.sample(c, shots, seed, false)
+    }
+
+    fn sample(
+        &self,
+        c: &Circuit,
+        shots: u64,
+        seed: u64,
+        keep: bool,
+    ) -> Result<Shots, ProgramError> {
         self.check(c)?;
-        let mut rng = Pcg64Mcg::seed_from_u64(seed);
         let nclbits = c.num_clbits();
+        let kept = shots.saturating_mul(nclbits.max(1) as u64);
+        if kept > MAX_SHOT_BITS {
+            return Err(ProgramError::too_large(format!(
+                "{shots} shots of {nclbits} classical bits are {kept} bits to keep; the simulator keeps at most {MAX_SHOT_BITS}: ask for fewer shots or measure into fewer classical bits"
+            )));
+        }
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
         let mut out = Shots::default();
         let first = c
             .ops
@@ -491,8 +531,7 @@ impl Simulator {
                 for &(q, b) in &measures {
                     bits[b] = basis >> q & 1 == 1;
                 }
-                *out.counts.entry(bits.clone()).or_default() += 1;
-                out.shots.push(bits);
+                out.record(bits, keep);
             }
             return Ok(out);
         }
@@ -504,8 +543,7 @@ impl Simulator {
             for op in &c.ops[first..] {
                 step(&mut s, &mut f, op, &mut bits, c, &mut rng);
             }
-            *out.counts.entry(bits.clone()).or_default() += 1;
-            out.shots.push(bits);
+            out.record(bits, keep);
         }
         Ok(out)
     }

@@ -40,3 +40,22 @@ fn written_qasm_reads_back_the_same() {
     let text = to_qasm(&c).unwrap();
     assert_eq!(load(&text).unwrap(), c);
 }
+
+#[test]
+fn counts_alone_match_the_full_run_and_kept_bits_are_bounded() {
+    let c = load(BELL).unwrap();
+    let full = Simulator::default().run(&c, 1000, 7).unwrap();
+    let counts = Simulator::default().run_counts(&c, 1000, 7).unwrap();
+    assert_eq!((counts.counts, counts.shots.len()), (full.counts, 0));
+    // The review's case: 1,000,000 shots of 65,535 classical bits (65 GB of results).
+    let wide = load("OPENQASM 2.0; include \"qelib1.inc\"; qreg q[1]; creg c[65535]; h q[0]; measure q[0] -> c[0];").unwrap();
+    for run in [Simulator::run, Simulator::run_counts] {
+        let e = run(&Simulator::default(), &wide, 1_000_000, 1).unwrap_err();
+        assert_eq!(e.name(), "ProgramTooLarge", "{e}");
+        assert!(
+            e.to_string()
+                .contains("fewer shots or measure into fewer classical bits"),
+            "{e}"
+        );
+    }
+}

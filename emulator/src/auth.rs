@@ -103,7 +103,7 @@ pub fn keep_credentials(
         "storageKey": kept.storage_key.expose(),
     })
     .to_string();
-    write_private(path, text.as_bytes())
+    crate::files::write_private(path, text.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(kept)
 }
@@ -209,22 +209,6 @@ pub fn has_api_key(creds: &Credentials, headers: &axum::http::HeaderMap) -> bool
         .get("x-ms-quantum-api-key")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|k| same_secret(k, creds.api_key.expose()))
-}
-
-/// Writes a file only its owner can read (0600), whole: aside, synced, renamed.
-pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let aside = path.with_extension("partial");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&aside)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&aside, path)
 }
 
 /// Why a token was refused.

@@ -12,6 +12,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::Emulator;
+use crate::Locked;
 use crate::http::Reply;
 use crate::store::Blob;
 
@@ -279,6 +280,37 @@ fn check_sas(
     Ok(())
 }
 
+/// Checks a storage request's credential before its body is read (the handler checks it
+/// again): what `handle` would refuse for want of a SAS or Shared Key, refused here.
+pub fn admit(
+    em: &Emulator,
+    method: &Method,
+    segs: &[&str],
+    query: &[(String, String)],
+    headers: &HeaderMap,
+) -> Result<(), Reply> {
+    let [_, container, rest @ ..] = segs else {
+        return Ok(());
+    };
+    let blob = (!rest.is_empty()).then(|| rest.join("/"));
+    let need = match (method, &blob) {
+        (&Method::GET | &Method::HEAD, _) => 'r',
+        (&Method::PUT, None) => 'c',
+        (&Method::PUT, Some(_)) => 'w',
+        _ => return Ok(()),
+    };
+    authorize(
+        em,
+        method,
+        segs,
+        query,
+        headers,
+        container,
+        blob.as_deref(),
+        need,
+    )
+}
+
 /// Handles `/blob/{account}/{container}[/{blob}]`.
 pub fn handle(
     em: &Arc<Emulator>,
@@ -296,7 +328,7 @@ pub fn handle(
         );
     };
     let blob = (!rest.is_empty()).then(|| rest.join("/"));
-    let mut store = em.store.lock().expect("store lock");
+    let mut store = em.store.locked();
     match (method, blob) {
         (&Method::GET | &Method::HEAD, None) => {
             if let Err(r) = authorize(em, method, segs, query, headers, container, None, 'r') {
@@ -402,13 +434,21 @@ pub fn handle(
                 .and_then(|v| v.split_once('-'))
                 .map(|(a, b)| (a.parse::<usize>().ok(), b.parse::<usize>().ok()));
             let (status, slice, content_range) = match range {
-                Some((Some(start), end)) if start < total => {
+                // An inverted range (`bytes=5-2`) is not satisfiable, as Azure Storage says.
+                Some((Some(start), end)) if start < total && end.is_none_or(|e| e >= start) => {
                     let end = end.map_or(total - 1, |e| e.min(total - 1));
                     (
                         StatusCode::PARTIAL_CONTENT,
                         &b.data[start..=end],
                         Some(format!("bytes {start}-{end}/{total}")),
                     )
+                }
+                Some((Some(start), Some(end))) if end < start => {
+                    return storage_error(
+                        StatusCode::RANGE_NOT_SATISFIABLE,
+                        "InvalidRange",
+                        "The range specified is invalid: its end comes before its start.",
+                    );
                 }
                 Some(_) if total > 0 => {
                     return storage_error(

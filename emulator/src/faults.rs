@@ -180,6 +180,14 @@ impl RequestLog {
         let q = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(shown)
             .finish();
+        // The VM identity endpoint's secret travels in its path.
+        let path = match path.strip_prefix("/identity/") {
+            Some(rest) => format!(
+                "/identity/REDACTED/{}",
+                rest.split_once('/').map_or("", |(_, r)| r)
+            ),
+            None => path.to_owned(),
+        };
         if self.entries.len() == LOG_SIZE {
             self.entries.pop_front();
         }

@@ -3,12 +3,14 @@
 //! rotating and revocable refresh tokens, and managed identity in the VM (IMDS, `Metadata:
 //! true`) and App Service (`X-IDENTITY-HEADER`) forms.
 
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 use crate::Emulator;
+use crate::Locked;
 use crate::auth::{self, Secret, same_secret};
 use crate::http::{Reply, json, now, ok};
 
@@ -19,7 +21,6 @@ const USER_OID: &str = "00000000-0000-0000-0000-0000000000b1";
 /// One device-code sign-in in progress.
 #[derive(Debug)]
 pub struct DeviceCode {
-    pub device_code: Secret,
     pub user_code: String,
     pub audience: &'static str,
     pub client_id: String,
@@ -29,11 +30,52 @@ pub struct DeviceCode {
     pub decision: Option<bool>,
 }
 
-/// Issued refresh tokens: each is good for one use (rotation) until revoked.
+/// At most this many device-code sign-ins wait at once (anyone may start one).
+pub const MAX_PENDING: usize = 1000;
+/// At most this many refresh tokens are live; the oldest go first.
+pub const MAX_REFRESH_TOKENS: usize = 10_000;
+
+/// Sign-ins in progress and issued refresh tokens, each found by the SHA-256 of its secret
+/// (a lookup that reveals nothing of the secret through its timing). A refresh token is
+/// good for one use (rotation) until revoked.
 #[derive(Debug, Default)]
 pub struct Grants {
-    pub device_codes: Vec<DeviceCode>,
-    pub refresh_tokens: Vec<Secret>,
+    device_codes: HashMap<String, DeviceCode>,
+    /// Refresh tokens by digest, with their issue number; `issued` orders them for eviction.
+    refresh_tokens: HashMap<String, u64>,
+    issued: BTreeMap<u64, String>,
+    next: u64,
+}
+
+impl Grants {
+    fn add_refresh_token(&mut self, token: &Secret) {
+        let key = digest(token.expose());
+        self.next += 1;
+        self.refresh_tokens.insert(key.clone(), self.next);
+        self.issued.insert(self.next, key);
+        while self.refresh_tokens.len() > MAX_REFRESH_TOKENS {
+            let Some((_, oldest)) = self.issued.pop_first() else {
+                break;
+            };
+            self.refresh_tokens.remove(&oldest);
+        }
+    }
+
+    /// Spends a refresh token: whether it was live.
+    fn spend_refresh_token(&mut self, token: &str) -> bool {
+        match self.refresh_tokens.remove(&digest(token)) {
+            Some(n) => {
+                self.issued.remove(&n);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+fn digest(secret: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(secret.as_bytes()))
 }
 
 fn oauth_error(status: StatusCode, code: &str, text: &str) -> Reply {
@@ -91,36 +133,49 @@ pub fn start_device_code(em: &Emulator, form: &[(String, String)], login_base: &
         "interval": interval,
         "message": format!("To sign in, use a web browser to open the page {verification} and enter the code {user_code} to authenticate."),
     });
-    let mut grants = em.grants.lock().expect("grants lock");
-    grants.device_codes.push(DeviceCode {
-        device_code,
-        user_code,
-        audience,
-        client_id: get("client_id").unwrap_or("").to_owned(),
-        issued: Instant::now(),
-        last_poll: None,
-        decision: em.config.auto_approve.then_some(true),
-    });
+    let mut grants = em.grants.locked();
+    let lifetime = em.config.device_code_lifetime;
+    grants
+        .device_codes
+        .retain(|_, d| d.issued.elapsed() <= lifetime);
+    if grants.device_codes.len() >= MAX_PENDING {
+        return oauth_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "temporarily_unavailable",
+            &format!(
+                "too many device-code sign-ins are pending ({MAX_PENDING}); finish one, or wait until they expire ({} minutes), then try again",
+                lifetime.as_secs().div_ceil(60)
+            ),
+        );
+    }
+    let key = digest(device_code.expose());
+    grants.device_codes.insert(
+        key,
+        DeviceCode {
+            user_code,
+            audience,
+            client_id: get("client_id").unwrap_or("").to_owned(),
+            issued: Instant::now(),
+            last_poll: None,
+            decision: em.config.auto_approve.then_some(true),
+        },
+    );
     ok(&reply)
 }
 
 /// The device-code grant of the token endpoint.
 pub fn redeem_device_code(em: &Emulator, code: &str) -> Reply {
-    let mut grants = em.grants.lock().expect("grants lock");
-    let Some(at) = grants
-        .device_codes
-        .iter()
-        .position(|d| same_secret(d.device_code.expose(), code))
-    else {
+    let mut grants = em.grants.locked();
+    let at = digest(code);
+    let Some(d) = grants.device_codes.get_mut(&at) else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_grant",
             "AADSTS70000: The provided value for the input parameter 'device_code' is not valid.",
         );
     };
-    let d = &mut grants.device_codes[at];
     if d.issued.elapsed() > em.config.device_code_lifetime {
-        grants.device_codes.remove(at);
+        grants.device_codes.remove(&at);
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "expired_token",
@@ -143,7 +198,7 @@ pub fn redeem_device_code(em: &Emulator, code: &str) -> Reply {
             "AADSTS70016: OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
         ),
         Some(false) => {
-            grants.device_codes.remove(at);
+            grants.device_codes.remove(&at);
             oauth_error(
                 StatusCode::BAD_REQUEST,
                 "access_denied",
@@ -152,14 +207,14 @@ pub fn redeem_device_code(em: &Emulator, code: &str) -> Reply {
         }
         Some(true) => {
             let (audience, client) = (d.audience, d.client_id.clone());
-            grants.device_codes.remove(at);
+            grants.device_codes.remove(&at);
             let refresh = Secret::new(format!(
                 "0.{}{}",
                 uuid::Uuid::new_v4().simple(),
                 uuid::Uuid::new_v4().simple()
             ));
             let reply = token_reply(em, audience, &client, &refresh);
-            grants.refresh_tokens.push(refresh);
+            grants.add_refresh_token(&refresh);
             reply
         }
     }
@@ -210,26 +265,21 @@ pub fn redeem_refresh_token(
             "AADSTS70011: The provided value for scope is not valid.",
         );
     };
-    let mut grants = em.grants.lock().expect("grants lock");
-    let Some(at) = grants
-        .refresh_tokens
-        .iter()
-        .position(|r| same_secret(r.expose(), token))
-    else {
+    let mut grants = em.grants.locked();
+    if !grants.spend_refresh_token(token) {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_grant",
             "AADSTS70008: The provided refresh token has expired, was revoked or was already used. Sign in again.",
         );
     };
-    grants.refresh_tokens.remove(at);
     let refresh = Secret::new(format!(
         "0.{}{}",
         uuid::Uuid::new_v4().simple(),
         uuid::Uuid::new_v4().simple()
     ));
     let reply = token_reply(em, audience, client_id, &refresh);
-    grants.refresh_tokens.push(refresh);
+    grants.add_refresh_token(&refresh);
     reply
 }
 
@@ -252,10 +302,10 @@ pub fn decide(em: &Emulator, headers: &HeaderMap, body: &[u8]) -> Reply {
     };
     let code = body.get("user_code").and_then(Value::as_str).unwrap_or("");
     let approve = body.get("approve").and_then(Value::as_bool).unwrap_or(true);
-    let mut grants = em.grants.lock().expect("grants lock");
+    let mut grants = em.grants.locked();
     match grants
         .device_codes
-        .iter_mut()
+        .values_mut()
         .find(|d| d.user_code.eq_ignore_ascii_case(code))
     {
         Some(d) => {
@@ -279,7 +329,9 @@ pub fn revoke(em: &Emulator, headers: &HeaderMap) -> Reply {
             "the emulator's admin endpoints need the workspace API key",
         );
     }
-    let n = std::mem::take(&mut em.grants.lock().expect("grants lock").refresh_tokens).len();
+    let mut grants = em.grants.locked();
+    grants.issued.clear();
+    let n = std::mem::take(&mut grants.refresh_tokens).len();
     ok(&json!({ "revoked": n }))
 }
 
@@ -315,8 +367,27 @@ fn identity_token(em: &Emulator, audience: &str, app_service: bool) -> Reply {
     ok(&body)
 }
 
-/// `GET /metadata/identity/oauth2/token` (the VM's IMDS).
-pub fn imds(em: &Emulator, headers: &HeaderMap, query: &[(String, String)]) -> Reply {
+/// `GET [/identity/{secret}]/metadata/identity/oauth2/token` (the VM's IMDS). A real VM's
+/// IMDS answers anyone on the VM who sends `Metadata: true`; on a shared machine that is
+/// every local user, so the emulator answers the bare path only when `open_imds` says so,
+/// and otherwise under the secret path it prints as AZURE_POD_IDENTITY_AUTHORITY_HOST
+/// (clients append the IMDS path to that host, path included).
+pub fn imds(
+    em: &Emulator,
+    headers: &HeaderMap,
+    query: &[(String, String)],
+    secret: Option<&str>,
+) -> Reply {
+    let admitted = match secret {
+        Some(given) => same_secret(given, em.config.identity_header.expose()),
+        None => em.config.open_imds,
+    };
+    if !admitted {
+        return json(
+            StatusCode::UNAUTHORIZED,
+            &json!({ "error": "invalid_request", "error_description": "this emulator answers the VM identity endpoint only under the address it printed as AZURE_POD_IDENTITY_AUTHORITY_HOST (it carries a secret); set that variable, or start `azq emulator --open-imds` to answer anyone at the bare path as a VM does" }),
+        );
+    }
     if headers.get("metadata").and_then(|v| v.to_str().ok()) != Some("true") {
         return json(
             StatusCode::BAD_REQUEST,

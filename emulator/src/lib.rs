@@ -26,6 +26,7 @@ mod auth;
 mod blob;
 pub mod catalog;
 pub mod faults;
+pub mod files;
 mod http;
 mod identity;
 mod listing;
@@ -35,10 +36,12 @@ mod service;
 mod store;
 pub mod tls;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::{Request, State};
+use futures::FutureExt;
 use tokio::net::TcpListener;
 
 pub use auth::{Credentials, Secret};
@@ -68,6 +71,8 @@ pub struct Config {
     pub credentials: Credentials,
     /// How long a job waits, then executes.
     pub job_delay: Duration,
+    /// At most this many jobs execute at once; the rest stay Waiting until one finishes.
+    pub max_running_jobs: usize,
     /// How often device-code clients may poll, and how long a code lives.
     pub device_code_interval: Duration,
     pub device_code_lifetime: Duration,
@@ -76,6 +81,11 @@ pub struct Config {
     /// The managed identity: its object id, and the App Service `X-IDENTITY-HEADER` secret.
     pub identity_object_id: String,
     pub identity_header: Secret,
+    /// Answer the VM identity endpoint (IMDS) at its bare path to anyone who sends
+    /// `Metadata: true`, as a VM does. Off: it answers only under `/identity/{secret}/`,
+    /// the address printed as AZURE_POD_IDENTITY_AUTHORITY_HOST (the secret is
+    /// `identity_header`), because any local process can send that header.
+    pub open_imds: bool,
     /// Injected faults, and the seed their dice roll from.
     pub faults: Vec<faults::Fault>,
     pub fault_seed: u64,
@@ -92,11 +102,13 @@ impl Default for Config {
             storage_account: "azqdemostorage".into(),
             credentials: Credentials::generate(),
             job_delay: Duration::from_millis(100),
+            max_running_jobs: 2,
             device_code_interval: Duration::from_secs(5),
             device_code_lifetime: Duration::from_secs(900),
             auto_approve: false,
             identity_object_id: "00000000-0000-0000-0000-0000000000c1".into(),
             identity_header: Secret::new(uuid::Uuid::new_v4().simple().to_string()),
+            open_imds: false,
             faults: Vec::new(),
             fault_seed: 1,
         }
@@ -121,6 +133,8 @@ pub struct Emulator {
     data_dir: Option<std::path::PathBuf>,
     /// Serialises snapshot writes, so a later state never lands before an earlier one.
     writing: Mutex<()>,
+    /// Turns to execute (`max_running_jobs`): a job holds one from Executing to its end.
+    running: tokio::sync::Semaphore,
 }
 
 impl Emulator {
@@ -139,7 +153,9 @@ impl Emulator {
 
     pub fn with_urls(config: Config, base_url: String, blob_base: String) -> Arc<Emulator> {
         let faults = faults::Faults::new(config.faults.clone(), config.fault_seed);
+        let running = tokio::sync::Semaphore::new(config.max_running_jobs.max(1));
         Arc::new(Emulator {
+            running,
             config,
             base_url,
             blob_base,
@@ -157,8 +173,7 @@ impl Emulator {
     pub fn persist_in(self: Arc<Self>, dir: &std::path::Path) -> Result<Arc<Self>, String> {
         let mut em =
             Arc::try_unwrap(self).map_err(|_| "the emulator is already shared".to_owned())?;
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        files::private_dir(dir, "the data dir")?;
         let path = dir.join("state.json");
         match std::fs::read(&path) {
             Ok(bytes) => {
@@ -176,7 +191,7 @@ impl Emulator {
         em.data_dir = Some(dir.to_owned());
         let em = Arc::new(em);
         let unfinished: Vec<String> = {
-            let store = em.store.lock().expect("store lock");
+            let store = em.store.locked();
             store
                 .jobs
                 .values()
@@ -205,10 +220,10 @@ impl Emulator {
         let Some(dir) = &self.data_dir else {
             return Ok(());
         };
-        let _order = self.writing.lock().expect("snapshot lock");
-        let bytes = serde_json::to_vec(&self.store.lock().expect("store lock").to_json())?;
+        let _order = self.writing.locked();
+        let bytes = serde_json::to_vec(&self.store.locked().to_json())?;
         // The snapshot holds job inputs and results: readable by the user only.
-        auth::write_private(&dir.join("state.json"), &bytes)?;
+        files::write_private(&dir.join("state.json"), &bytes)?;
         std::fs::File::open(dir)?.sync_all()
     }
 
@@ -235,9 +250,37 @@ impl Emulator {
     }
 }
 
+/// A lock that a panic elsewhere does not disable: a poisoned mutex is taken as it is.
+/// Every section under these locks leaves the state whole between statements, so a panic
+/// (a bug) costs its own request, never every later one.
+pub(crate) trait Locked<T> {
+    fn locked(&self) -> MutexGuard<'_, T>;
+}
+
+impl<T> Locked<T> for Mutex<T> {
+    fn locked(&self) -> MutexGuard<'_, T> {
+        self.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// The emulator as a router, for serving or for calling in-process in tests.
 pub fn app(emulator: Arc<Emulator>) -> Router {
-    Router::new().fallback(service::handle).with_state(emulator)
+    Router::new().fallback(guarded).with_state(emulator)
+}
+
+/// Every request, with a panic in its handler answered as a 500 instead of a dropped
+/// connection (the emulator goes on serving the next one).
+async fn guarded(state: State<Arc<Emulator>>, request: Request) -> http::Reply {
+    std::panic::AssertUnwindSafe(service::handle(state, request))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| {
+            http::error(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "the emulator failed on this request (a bug: please report it); it goes on serving others",
+            )
+        })
 }
 
 /// Serves plain http on a bound listener until `shutdown` completes.

@@ -49,7 +49,9 @@ fn split_top<'a>(s: &'a str, word: &str) -> Vec<&'a str> {
             b'\'' => quoted = !quoted,
             b'(' if !quoted => depth += 1,
             b')' if !quoted => depth -= 1,
-            _ if !quoted && depth == 0 && s[i..].starts_with(word) => {
+            // Compared as bytes: `i` may sit inside a multi-byte character, and `word` is
+            // ASCII, so a match always starts and ends on character boundaries.
+            _ if !quoted && depth == 0 && bytes[i..].starts_with(word.as_bytes()) => {
                 out.push(&s[start..i]);
                 i += word.len();
                 start = i;
@@ -108,7 +110,8 @@ fn clause(c: &str) -> Result<Test, String> {
             let op = op.to_owned();
             Ok(Box::new(move |i| {
                 let t = text(i, key);
-                let t = &t[..bound.len().min(t.len())];
+                // The bound's precision (a date compares with a timestamp's date part).
+                let t = t.get(..bound.len().min(t.len())).unwrap_or(&t);
                 match op.as_str() {
                     "ge" => t >= bound.as_str(),
                     "le" => t <= bound.as_str(),

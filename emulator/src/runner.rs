@@ -9,6 +9,7 @@ use azq_circuits::sim::{Simulator, seed_from};
 use azq_circuits::{qasm, results};
 use serde_json::{Value, json};
 
+use crate::Locked;
 use crate::catalog::{Kind, target};
 use crate::store::{Blob, is_terminal};
 use crate::{Emulator, blob, http};
@@ -17,7 +18,7 @@ use crate::{Emulator, blob, http};
 type Outcome = Result<(String, String, Vec<u8>), (String, String)>;
 
 fn set(em: &Emulator, id: &str, apply: impl FnOnce(&mut serde_json::Map<String, Value>)) -> bool {
-    let mut store = em.store.lock().expect("store lock");
+    let mut store = em.store.locked();
     match store.jobs.get_mut(id) {
         Some(job) if !is_terminal(job.get("status").and_then(Value::as_str).unwrap_or("")) => {
             apply(job);
@@ -44,6 +45,10 @@ pub fn resume_after_restart(em: Arc<Emulator>, id: String) {
 pub fn start(em: Arc<Emulator>, id: String) {
     tokio::spawn(async move {
         tokio::time::sleep(em.config.job_delay).await;
+        // A turn to execute: the job stays Waiting until one is free. Held to the job's end.
+        let Ok(_turn) = em.running.acquire().await else {
+            return;
+        };
         let still_waiting = set(&em, &id, |job| {
             job.insert("status".into(), json!("Executing"));
             job.insert("beginExecutionTime".into(), json!(http::now()));
@@ -64,7 +69,7 @@ pub fn start(em: Arc<Emulator>, id: String) {
         tokio::time::sleep(em.config.job_delay).await;
         let container = format!("job-{id}");
         if let Ok((name, content_type, data)) = &outcome {
-            let mut store = em.store.lock().expect("store lock");
+            let mut store = em.store.locked();
             store
                 .containers
                 .entry(container.clone())
@@ -103,7 +108,7 @@ pub fn start(em: Arc<Emulator>, id: String) {
         });
         // A failure ends a session whose policy is to abort.
         if let Some(sid) = failed_session {
-            let mut store = em.store.lock().expect("store lock");
+            let mut store = em.store.locked();
             if let Some(session) = store.sessions.get_mut(&sid)
                 && session.get("jobFailurePolicy").and_then(Value::as_str) != Some("Continue")
             {
@@ -122,7 +127,7 @@ fn invalid(message: impl Into<String>) -> (String, String) {
 /// Reads, simulates and formats one job.
 fn run(em: &Emulator, id: &str) -> Outcome {
     let (job, input) = {
-        let store = em.store.lock().expect("store lock");
+        let store = em.store.locked();
         let job = store
             .jobs
             .get(id)
@@ -224,10 +229,14 @@ fn run(em: &Emulator, id: &str) -> Outcome {
         }
         "qir.v1" | "honeywell.qir.v1" | "rigetti.qir.v1" => {
             let program = qir::read(&text).map_err(fail)?;
-            let shots = sim.run(&program.circuit, shots, seed).map_err(fail)?;
+            // v1 reports frequencies (counts suffice); v2 lists every shot.
             let value = if output_format == "microsoft.quantum-results.v1" {
+                let shots = sim
+                    .run_counts(&program.circuit, shots, seed)
+                    .map_err(fail)?;
                 results::microsoft_v1(&shots, &program.records)
             } else {
+                let shots = sim.run(&program.circuit, shots, seed).map_err(fail)?;
                 results::microsoft_v2(&shots, &program.records)
             };
             Ok((
@@ -244,7 +253,7 @@ fn run(em: &Emulator, id: &str) -> Outcome {
                 ))
             } else {
                 native(results::ionq_from_shots(
-                    &sim.run(&c, shots, seed).map_err(fail)?,
+                    &sim.run_counts(&c, shots, seed).map_err(fail)?,
                 ))
             }
         }

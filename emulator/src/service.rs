@@ -9,6 +9,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::Locked;
 use crate::auth::{self, same_secret};
 use crate::http::{Reply, empty, error, json, now, ok};
 use crate::store::{Store, is_terminal};
@@ -27,7 +28,11 @@ pub const API_VERSIONS: &[&str] = &[
     "2019-11-04-preview",
 ];
 
+/// The largest body an authenticated request may carry (a program, a result).
 const MAX_BODY: usize = 64 * 1024 * 1024;
+/// The largest body of a request that needs no credential (sign-in forms) or carries
+/// settings (faults, device-login decisions).
+const SMALL_BODY: usize = 64 * 1024;
 
 pub async fn handle(State(em): State<Arc<Emulator>>, request: Request) -> Reply {
     let started = std::time::Instant::now();
@@ -50,7 +55,7 @@ pub async fn handle(State(em): State<Arc<Emulator>>, request: Request) -> Reply 
     let fault = if path.starts_with("/_emulator") {
         None
     } else {
-        em.faults.lock().expect("faults lock").pick(&method, &path)
+        em.faults.locked().pick(&method, &path)
     };
     let reply = match fault {
         Some(faults::Effect::Status {
@@ -77,7 +82,7 @@ pub async fn handle(State(em): State<Arc<Emulator>>, request: Request) -> Reply 
             serve_request(em.clone(), request, &path, &query).await
         }
     };
-    em.log.lock().expect("log lock").record(
+    em.log.locked().record(
         &method,
         &path,
         &query,
@@ -96,13 +101,6 @@ async fn serve_request(
     query: &[(String, String)],
 ) -> Reply {
     let (parts, body) = request.into_parts();
-    let Ok(body) = to_bytes(body, MAX_BODY).await else {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "RequestTooLarge",
-            "the request body is larger than 64 MiB",
-        );
-    };
     let host = parts
         .headers
         .get("host")
@@ -112,6 +110,33 @@ async fn serve_request(
         .next()
         .unwrap_or("")
         .to_ascii_lowercase();
+    // Who is asking is settled from the head alone; only then is the body read, up to
+    // what that caller may send.
+    let limit = match admit(&em, &parts.method, &host, path, query, &parts.headers) {
+        Ok(limit) => limit,
+        Err(refusal) => return refusal,
+    };
+    let declared = parts
+        .headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = declared.is_some_and(|n| n > limit as u64);
+    let body = if too_large {
+        None
+    } else {
+        to_bytes(body, limit).await.ok()
+    };
+    let Some(body) = body else {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestTooLarge",
+            &format!(
+                "the request body is larger than this request may send ({} KiB)",
+                limit / 1024
+            ),
+        );
+    };
     let mut reply = match host.strip_suffix(".blob.core.windows.net") {
         // Blob storage by host name: the account is the first label.
         Some(account) => {
@@ -150,6 +175,71 @@ async fn serve_request(
     reply
 }
 
+/// Authenticates a request from its head (path, query, headers), before its body is
+/// read: `Err` is the refusal, `Ok` the largest body the request may then carry.
+fn admit(
+    em: &Emulator,
+    method: &Method,
+    host: &str,
+    path: &str,
+    query: &[(String, String)],
+    headers: &HeaderMap,
+) -> Result<usize, Reply> {
+    let segs: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    if let Some(account) = host.strip_suffix(".blob.core.windows.net") {
+        let mut all = vec![account];
+        all.extend(&segs);
+        return blob::admit(em, method, &all, query, headers).map(|()| MAX_BODY);
+    }
+    match segs.as_slice() {
+        ["blob", rest @ ..] => blob::admit(em, method, rest, query, headers).map(|()| MAX_BODY),
+        ["_emulator", ..] if *method != Method::GET => {
+            if auth::has_api_key(&em.config.credentials, headers) {
+                Ok(SMALL_BODY)
+            } else {
+                Err(error(
+                    StatusCode::UNAUTHORIZED,
+                    "Unauthorized",
+                    "the emulator's admin endpoints need the workspace API key",
+                ))
+            }
+        }
+        [
+            "v1.0",
+            "subscriptions",
+            _,
+            "resourceGroups",
+            _,
+            "providers",
+            _,
+            "workspaces",
+            _,
+            _,
+            ..,
+        ]
+        | [
+            "subscriptions",
+            _,
+            "resourceGroups",
+            _,
+            "providers",
+            _,
+            "workspaces",
+            _,
+            _,
+            ..,
+        ] => authenticate(em, headers, auth::AUDIENCE).map(|_| MAX_BODY),
+        ["subscriptions", ..] | ["providers", "Microsoft.ResourceGraph", ..] => {
+            authenticate(em, headers, auth::ARM_AUDIENCE).map(|_| SMALL_BODY)
+        }
+        _ => Ok(SMALL_BODY),
+    }
+}
+
 fn route(
     em: &Arc<Emulator>,
     method: &Method,
@@ -175,13 +265,21 @@ fn route(
             identity::decide(em, headers, &body)
         }
         ["_emulator", "revoke"] if method == Method::POST => identity::revoke(em, headers),
-        ["_emulator", "requests"] if method == Method::GET => admin(em, headers, || {
-            ok(&Value::Array(em.log.lock().expect("log lock").all()))
-        }),
+        ["_emulator", "requests"] if method == Method::GET => {
+            admin(em, headers, || ok(&Value::Array(em.log.locked().all())))
+        }
         ["_emulator", "faults"] if method == Method::POST => {
             admin(em, headers, || set_faults(em, &body))
         }
-        ["metadata", "identity", "oauth2", "token"] => identity::imds(em, headers, query),
+        ["metadata", "identity", "oauth2", "token"] => identity::imds(em, headers, query, None),
+        [
+            "identity",
+            secret,
+            "metadata",
+            "identity",
+            "oauth2",
+            "token",
+        ] => identity::imds(em, headers, query, Some(secret)),
         ["msi", "token"] => identity::app_service(em, headers, query),
         [tenant, "v2.0", ".well-known", "openid-configuration"] => openid_configuration(em, tenant),
         [_, "discovery", "instance"] => instance_discovery(em),
@@ -432,7 +530,7 @@ fn set_faults(em: &Emulator, body: &[u8]) -> Reply {
                 .get("seed")
                 .and_then(Value::as_u64)
                 .unwrap_or(em.config.fault_seed);
-            *em.faults.lock().expect("faults lock") = faults::Faults::new(rules, seed);
+            *em.faults.locked() = faults::Faults::new(rules, seed);
             ok(&json!({ "rules": n, "seed": seed }))
         }
         Err(why) => error(StatusCode::BAD_REQUEST, "InvalidFault", &why),
@@ -720,8 +818,7 @@ fn dataplane(
             // From 2026-01-15-preview on, asking for a container's SAS also creates it.
             if version >= "2026-01-15-preview" {
                 em.store
-                    .lock()
-                    .expect("store lock")
+                    .locked()
                     .containers
                     .entry(container.to_owned())
                     .or_default();
@@ -733,11 +830,11 @@ fn dataplane(
             ok(&json!({ "sasUri": uri }))
         }
         ("GET", "jobs", []) => {
-            let store = em.store.lock().expect("store lock");
+            let store = em.store.locked();
             listed(em, store.jobs.values(), query, base, "jobs", version)
         }
         ("GET", "topLevelItems", []) => {
-            let store = em.store.lock().expect("store lock");
+            let store = em.store.locked();
             let mut items: Vec<_> = store
                 .jobs
                 .values()
@@ -754,7 +851,7 @@ fn dataplane(
             )
         }
         ("GET", "sessions", []) => {
-            let store = em.store.lock().expect("store lock");
+            let store = em.store.locked();
             let items = Store::by_creation(store.sessions.values().collect());
             listed(em, items.into_iter(), query, base, "sessions", version)
         }
@@ -764,18 +861,16 @@ fn dataplane(
         (_, "jobs", [id]) if id.ends_with(":resume") && method == Method::POST => {
             resume(em, id.trim_end_matches(":resume"))
         }
-        ("GET", "jobs", [id]) => match em.store.lock().expect("store lock").jobs.get(id) {
+        ("GET", "jobs", [id]) => match em.store.locked().jobs.get(id) {
             Some(j) => ok(&shown_job(em, j)),
             None => not_found("Job", id),
         },
-        ("GET", "jobs", [id, "queuePosition"]) => {
-            match em.store.lock().expect("store lock").job_status(id) {
-                Some(s) => ok(
-                    &json!({ "queuePosition": if s == "Waiting" { json!(0) } else { Value::Null } }),
-                ),
-                None => not_found("Job", id),
+        ("GET", "jobs", [id, "queuePosition"]) => match em.store.locked().job_status(id) {
+            Some(s) => {
+                ok(&json!({ "queuePosition": if s == "Waiting" { json!(0) } else { Value::Null } }))
             }
-        }
+            None => not_found("Job", id),
+        },
         ("PUT", "jobs", [id]) => create_job(em, id, &body, caller),
         ("PATCH", route @ ("jobs" | "jobUpdateOptions"), [id]) => {
             update_job(em, id, &body, route == "jobs")
@@ -784,7 +879,7 @@ fn dataplane(
             if version < "2025-12-01-preview" {
                 return cancel(em, id);
             }
-            let mut store = em.store.lock().expect("store lock");
+            let mut store = em.store.locked();
             match store.jobs.remove(id) {
                 Some(_) => empty(StatusCode::NO_CONTENT),
                 None => not_found("Job", id),
@@ -794,12 +889,12 @@ fn dataplane(
         (_, "sessions", [id]) if id.ends_with(":close") && method == Method::POST => {
             close_session(em, id.trim_end_matches(":close"))
         }
-        ("GET", "sessions", [id]) => match em.store.lock().expect("store lock").sessions.get(*id) {
+        ("GET", "sessions", [id]) => match em.store.locked().sessions.get(*id) {
             Some(s) => ok(&Value::Object(s.clone())),
             None => not_found("Session", id),
         },
         ("GET", "sessions", [id, "jobs"]) => {
-            let store = em.store.lock().expect("store lock");
+            let store = em.store.locked();
             if !store.sessions.contains_key(*id) {
                 return not_found("Session", id);
             }
@@ -884,7 +979,7 @@ fn create_job(em: &Arc<Emulator>, id: &str, body: &[u8], caller: &Caller) -> Rep
             "containerUri is required",
         );
     }
-    let mut store = em.store.lock().expect("store lock");
+    let mut store = em.store.locked();
     if let Some(existing) = store.jobs.get(id) {
         // A retried PUT is the same job; SAS query strings may differ between retries.
         let norm = |k: &str, v: Option<&Value>| -> Value {
@@ -1021,7 +1116,7 @@ fn create_job(em: &Arc<Emulator>, id: &str, body: &[u8], caller: &Caller) -> Rep
 }
 
 fn cancel(em: &Emulator, id: &str) -> Reply {
-    let mut store = em.store.lock().expect("store lock");
+    let mut store = em.store.locked();
     let Some(job) = store.jobs.get_mut(id) else {
         return not_found("Job", id);
     };
@@ -1042,7 +1137,7 @@ fn cancel(em: &Emulator, id: &str) -> Reply {
 }
 
 fn resume(em: &Arc<Emulator>, id: &str) -> Reply {
-    let mut store = em.store.lock().expect("store lock");
+    let mut store = em.store.locked();
     let Some(job) = store.jobs.get_mut(id) else {
         return not_found("Job", id);
     };
@@ -1117,7 +1212,7 @@ fn update_job(em: &Emulator, id: &str, body: &[u8], full: bool) -> Reply {
             );
         }
     }
-    let mut store = em.store.lock().expect("store lock");
+    let mut store = em.store.locked();
     let Some(job) = store.jobs.get_mut(id) else {
         return not_found("Job", id);
     };
@@ -1191,7 +1286,7 @@ fn open_session(em: &Emulator, id: &str, body: &[u8], caller: &Caller) -> Reply 
             &format!("target {target_id} is not available in this workspace"),
         );
     };
-    let mut store = em.store.lock().expect("store lock");
+    let mut store = em.store.locked();
     if let Some(existing) = store.sessions.get(id) {
         return ok(&Value::Object(existing.clone()));
     }
@@ -1225,7 +1320,7 @@ fn open_session(em: &Emulator, id: &str, body: &[u8], caller: &Caller) -> Reply 
 }
 
 fn close_session(em: &Emulator, id: &str) -> Reply {
-    let mut store = em.store.lock().expect("store lock");
+    let mut store = em.store.locked();
     let statuses: Vec<String> = store
         .jobs
         .values()

@@ -12,6 +12,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
+use crate::Locked;
+
 /// Whether the emulator answers for this host (without port).
 pub fn allowed_host(host: &str) -> bool {
     let h = host.to_ascii_lowercase();
@@ -56,8 +58,7 @@ fn ca_params() -> CertificateParams {
 impl Authority {
     /// Loads the CA from `dir`, or creates it there.
     pub fn open(dir: &Path) -> Result<Authority, String> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        crate::files::private_dir(dir, "the certificate folder")?;
         let ca_path = dir.join("ca.pem");
         let key_path = dir.join("ca-key.pem");
         let params = ca_params();
@@ -67,9 +68,9 @@ impl Authority {
             _ => {
                 let key = KeyPair::generate().map_err(|e| e.to_string())?;
                 let cert = params.self_signed(&key).map_err(|e| e.to_string())?;
-                crate::auth::write_private(&key_path, key.serialize_pem().as_bytes())
+                crate::files::write_private(&key_path, key.serialize_pem().as_bytes())
                     .map_err(|e| format!("cannot write {}: {e}", key_path.display()))?;
-                std::fs::write(&ca_path, cert.pem())
+                crate::files::write_public(&ca_path, cert.pem().as_bytes())
                     .map_err(|e| format!("cannot write {}: {e}", ca_path.display()))?;
                 key
             }
@@ -87,7 +88,7 @@ impl Authority {
         if !allowed_host(&host) {
             return None;
         }
-        let mut cache = self.cache.lock().expect("cert cache lock");
+        let mut cache = self.cache.locked();
         if let Some(c) = cache.get(&host) {
             return Some(c.clone());
         }

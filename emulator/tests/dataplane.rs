@@ -898,10 +898,13 @@ async fn device_codes_expire() {
 async fn managed_identity_in_both_forms() {
     let t = T::new();
     let q = "resource=https%3A%2F%2Fquantum.microsoft.com";
+    let header = t.em.config.identity_header.expose().to_owned();
+    // The VM form answers under the secret path the emulator prints.
+    let imds = format!("/identity/{header}/metadata/identity/oauth2/token");
     let r = t
         .call(
             Method::GET,
-            &format!("/metadata/identity/oauth2/token?api-version=2018-02-01&{q}"),
+            &format!("{imds}?api-version=2018-02-01&{q}"),
             &[],
             vec![],
         )
@@ -913,14 +916,13 @@ async fn managed_identity_in_both_forms() {
     let r = t
         .call(
             Method::GET,
-            &format!("/metadata/identity/oauth2/token?api-version=2018-02-01&{q}"),
+            &format!("{imds}?api-version=2018-02-01&{q}"),
             &[("metadata", "true")],
             vec![],
         )
         .await
         .json();
     let vm_token = r["access_token"].as_str().unwrap().to_owned();
-    let header = t.em.config.identity_header.expose().to_owned();
     let r = t
         .call(
             Method::GET,
@@ -952,7 +954,14 @@ async fn managed_identity_in_both_forms() {
             .await;
         assert_eq!(r.status, StatusCode::OK);
     }
-    let r = t.call(Method::GET, "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fgraph.microsoft.com", &[("metadata", "true")], vec![]).await;
+    let r = t
+        .call(
+            Method::GET,
+            &format!("{imds}?api-version=2018-02-01&resource=https%3A%2F%2Fgraph.microsoft.com"),
+            &[("metadata", "true")],
+            vec![],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
 

@@ -54,9 +54,15 @@ pub struct Args {
     /// How often device-code clients are told to poll, in seconds.
     #[arg(long, default_value_t = 5)]
     device_code_interval: u64,
+    /// Answer the VM identity endpoint (IMDS) at its real path to any local process that
+    /// sends `Metadata: true`, as a VM does (also through the proxy, for 169.254.169.254).
+    /// Without it, that endpoint answers only under the secret address printed as
+    /// AZURE_POD_IDENTITY_AUTHORITY_HOST.
+    #[arg(long)]
+    open_imds: bool,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(mut args: Args) -> anyhow::Result<()> {
     if !args.host.is_loopback() {
         bail!(
             "--host must be a loopback address (127.0.0.1 or ::1): the emulator never listens beyond this machine"
@@ -73,80 +79,101 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .collect::<Result<_, _>>()
             .map_err(|e| anyhow::anyhow!("--fault {e}"))?,
         fault_seed: args.fault_seed,
+        open_imds: args.open_imds,
         ..Config::default()
     };
-    if let Some(key) = args.api_key {
+    if let Some(key) = args.api_key.take() {
         if key.len() < 8 || !key.chars().all(|c| c.is_ascii_graphic() && c != ';') {
             bail!("--api-key must be at least 8 printable characters without `;`");
         }
         config.credentials.api_key = azq_emulator::Secret::new(key);
     }
-    if let Some(id) = args.client_id {
+    if let Some(id) = args.client_id.take() {
         config.credentials.client_id = id;
     }
-    if let Some(secret) = args.client_secret {
+    if let Some(secret) = args.client_secret.take() {
         if secret.len() < 8 {
             bail!("--client-secret must be at least 8 characters");
         }
         config.credentials.client_secret = azq_emulator::Secret::new(secret);
     }
+    if let Some(dir) = &args.data_dir {
+        azq_emulator::files::private_dir(dir, "--data-dir").map_err(anyhow::Error::msg)?;
+    }
+    // This run's own files (the CA without a data dir, the federated token): a new folder
+    // that only this user can enter, never a name another user could have made first.
+    let scratch =
+        azq_emulator::files::private_temp_dir("azq-emulator-").map_err(anyhow::Error::msg)?;
+    let served = serve(args, config, &scratch);
+    let _ = std::fs::remove_dir_all(&scratch);
+    served
+}
+
+fn serve(args: Args, config: Config, scratch: &std::path::Path) -> anyhow::Result<()> {
     let authority = if args.tls {
-        let dir = args.data_dir.clone().unwrap_or_else(|| {
-            std::env::temp_dir().join(format!("azq-emulator-{}", std::process::id()))
-        });
+        let dir = args.data_dir.as_deref().unwrap_or(scratch);
         Some(std::sync::Arc::new(
-            azq_emulator::tls::Authority::open(&dir).map_err(anyhow::Error::msg)?,
+            azq_emulator::tls::Authority::open(dir).map_err(anyhow::Error::msg)?,
         ))
     } else {
         None
     };
-    tokio::runtime::Builder::new_multi_thread()
+    let scratch = scratch.to_owned();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
-        .build()?
-        .block_on(async move {
-            let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.host, args.port))
-                .await
-                .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
-            let addr = listener.local_addr()?;
-            let host = match addr.ip() {
-                IpAddr::V6(ip) => format!("[{ip}]:{}", addr.port()),
-                IpAddr::V4(ip) => format!("{ip}:{}", addr.port()),
-            };
-            let shutdown = async {
-                let _ = tokio::signal::ctrl_c().await;
-            };
-            let (tenant, client) = (config.tenant.clone(), config.credentials.client_id.clone());
-            let served = match authority {
-                None => {
-                    let url = format!("http://{host}");
-                    let emulator =
-                        keep(Emulator::new(config, url.clone()), args.data_dir.as_deref())?;
-                    println!("listening on {url}");
-                    println!(
-                        "AZURE_QUANTUM_CONNECTION_STRING={}",
-                        emulator.connection_string()
-                    );
-                    println!("AZURE_TENANT_ID={tenant}\nAZURE_CLIENT_ID={client}");
-                    print_identity(&host, &emulator);
-                    azq_emulator::serve(listener, emulator, shutdown).await
-                }
-                Some(authority) => {
-                    let emulator = keep(Emulator::as_azure(config), args.data_dir.as_deref())?;
-                    println!("listening on https://{host}");
-                    println!(
-                        "AZURE_QUANTUM_CONNECTION_STRING={}",
-                        emulator.connection_string()
-                    );
-                    println!("HTTPS_PROXY=http://{host}");
-                    println!("SSL_CERT_FILE={}", authority.ca_path.display());
-                    println!("AZURE_TENANT_ID={tenant}\nAZURE_CLIENT_ID={client}");
-                    print_identity(&host, &emulator);
-                    azq_emulator::serve_tls(listener, emulator, authority, shutdown).await
-                }
-            };
-            served.context("the emulator stopped")
-        })
+        .build()?;
+    let served = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.host, args.port))
+            .await
+            .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+        let addr = listener.local_addr()?;
+        let host = match addr.ip() {
+            IpAddr::V6(ip) => format!("[{ip}]:{}", addr.port()),
+            IpAddr::V4(ip) => format!("{ip}:{}", addr.port()),
+        };
+        // Ctrl-C or SIGTERM: stop serving, then remove this run's files.
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let shutdown = async move {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+        };
+        let (tenant, client) = (config.tenant.clone(), config.credentials.client_id.clone());
+        let served = match authority {
+            None => {
+                let url = format!("http://{host}");
+                let emulator = keep(Emulator::new(config, url.clone()), args.data_dir.as_deref())?;
+                println!("listening on {url}");
+                println!(
+                    "AZURE_QUANTUM_CONNECTION_STRING={}",
+                    emulator.connection_string()
+                );
+                println!("AZURE_TENANT_ID={tenant}\nAZURE_CLIENT_ID={client}");
+                print_identity(&host, &emulator, &scratch);
+                azq_emulator::serve(listener, emulator, shutdown).await
+            }
+            Some(authority) => {
+                let emulator = keep(Emulator::as_azure(config), args.data_dir.as_deref())?;
+                println!("listening on https://{host}");
+                println!(
+                    "AZURE_QUANTUM_CONNECTION_STRING={}",
+                    emulator.connection_string()
+                );
+                println!("HTTPS_PROXY=http://{host}");
+                println!("SSL_CERT_FILE={}", authority.ca_path.display());
+                println!("AZURE_TENANT_ID={tenant}\nAZURE_CLIENT_ID={client}");
+                print_identity(&host, &emulator, &scratch);
+                azq_emulator::serve_tls(listener, emulator, authority, shutdown).await
+            }
+        };
+        served.context("the emulator stopped")
+    });
+    // Jobs still simulating are not waited for.
+    runtime.shutdown_background();
+    served
 }
 
 /// Loads and keeps state in the data dir, if one was given.
@@ -160,34 +187,21 @@ fn keep(
     }
 }
 
-/// Where managed-identity clients find the emulator (App Service and VM forms).
-fn print_identity(host: &str, emulator: &Emulator) {
-    // Workload identity: a federated token file for the emulator's service principal.
+/// Where managed-identity clients find the emulator (App Service and VM forms), and the
+/// federated token file for workload identity (written in this run's private folder).
+fn print_identity(host: &str, emulator: &Emulator, scratch: &std::path::Path) {
     let token = azq_emulator::auth_federated_token(emulator);
-    let dir = std::env::temp_dir().join(format!("azq-emulator-{}", std::process::id()));
-    let path = dir.join("federated-token");
-    let written = std::fs::create_dir_all(&dir).and_then(|()| {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)?;
-        f.write_all(token.as_bytes())
-    });
-    if written.is_ok() {
+    let path = scratch.join("federated-token");
+    if azq_emulator::files::write_private(&path, token.as_bytes()).is_ok() {
         println!("AZURE_FEDERATED_TOKEN_FILE={}", path.display());
     }
     println!(
         "AZURE_STORAGE_CONNECTION_STRING={}",
         azq_emulator::storage_connection_string(emulator)
     );
+    let secret = emulator.config.identity_header.expose();
     println!("IDENTITY_ENDPOINT=http://{host}/msi/token");
-    println!(
-        "IDENTITY_HEADER={}",
-        emulator.config.identity_header.expose()
-    );
-    println!("AZURE_POD_IDENTITY_AUTHORITY_HOST=http://{host}");
+    println!("IDENTITY_HEADER={secret}");
+    // The VM form carries the same secret in its path: clients append the IMDS path to it.
+    println!("AZURE_POD_IDENTITY_AUTHORITY_HOST=http://{host}/identity/{secret}/");
 }
