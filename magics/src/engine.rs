@@ -123,7 +123,9 @@ pub fn redact_secrets(cell: &str) -> String {
     crate::secrets::hide(cell, &secret_spans(cell))
 }
 
-/// The byte ranges of `cell` that hold secrets any magic recognises, in order.
+/// The byte ranges of `cell` that hold secrets, in order: those its magics recognise, and
+/// every secret's shape anywhere in the text, whatever the magic (a misspelt or miscased
+/// name is no magic, and plain text is none either).
 pub fn secret_spans(cell: &str) -> Vec<std::ops::Range<usize>> {
     let mut spans: Vec<std::ops::Range<usize>> = split(cell)
         .iter()
@@ -135,8 +137,8 @@ pub fn secret_spans(cell: &str) -> Vec<std::ops::Range<usize>> {
         })
         .flatten()
         .collect();
-    spans.sort_by_key(|s| s.start);
-    spans
+    spans.extend(crate::secrets::spans(cell, 0, crate::secrets::CELL_KEYS));
+    crate::secrets::merge(&spans)
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ impl Vars {
 }
 
 /// Whether a variable's value must never be shown: keys, secrets, tokens, passwords,
-/// connection strings.
+/// connection strings, the App Service identity header (it is what asks for a token).
 pub fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     [
@@ -67,17 +67,20 @@ pub fn is_secret_name(name: &str) -> bool {
         "CONNECTIONSTRING",
         "CREDENTIAL",
         "SAS",
+        "IDENTITY_HEADER",
     ]
     .iter()
     .any(|word| upper.contains(word))
 }
 
-/// The value as it may be shown: secrets are replaced by a note of their length.
+/// The value as it may be shown: secrets are replaced by a note of their length, the
+/// password of a URL (`HTTPS_PROXY=http://user:pass@host:port`) by `***`, and a secret
+/// field inside another value (`…;ApiKey=…`) by `<hidden>`.
 pub fn shown_value(name: &str, value: &str) -> String {
     if is_secret_name(name) {
         format!("<hidden: {} characters>", value.chars().count())
     } else {
-        value.to_owned()
+        crate::secrets::mask_for_display(value)
     }
 }
 
@@ -108,5 +111,17 @@ mod tests {
             "<hidden: 1 characters>"
         );
         assert_eq!(shown_value("HOME", "/root"), "/root");
+        assert_eq!(
+            shown_value("IDENTITY_HEADER", "abcd"),
+            "<hidden: 4 characters>"
+        );
+        assert_eq!(
+            shown_value("HTTPS_PROXY", "http://me:pa55@proxy.example:8080"),
+            "http://me:***@proxy.example:8080"
+        );
+        assert_eq!(
+            shown_value("https_proxy", "http://proxy.example:8080"),
+            "http://proxy.example:8080"
+        );
     }
 }

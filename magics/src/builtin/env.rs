@@ -27,9 +27,10 @@ static SPEC: MagicSpec = MagicSpec {
     description: "Variables set here apply to this kernel's session: to programs it starts \
                   (%%bash) and to Azure sign-in settings such as AZURE_CLIENT_ID. VALUE is the \
                   rest of the line, taken as written. Values of variables whose names say \
-                  SECRET, KEY, TOKEN, PASSWORD, CONNECTION_STRING or SAS are never shown; set \
-                  those with -p so that they are typed into a hidden prompt and never stored \
-                  in the notebook.",
+                  SECRET, KEY, TOKEN, PASSWORD, CONNECTION_STRING or SAS, and IDENTITY_HEADER, \
+                  are never shown, nor is the password of a URL (a proxy's user:pass is shown \
+                  as user:***); set those with -p so that they are typed into a hidden prompt \
+                  and never stored in the notebook.",
     params: &[
         Param {
             name: "unset",
