@@ -111,7 +111,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     let shots = sim
-        .run(c, args.shots, args.seed)
+        .run_counts(c, args.shots, args.seed)
         .map_err(|e| anyhow::anyhow!("{}: {e}", e.name()))?;
     let elapsed = started.elapsed();
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
