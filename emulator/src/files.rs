@@ -78,7 +78,27 @@ pub fn private_dir(dir: &Path, what: &str) -> Result<(), String> {
         .mode(0o700)
         .create(dir)
         .map_err(|e| format!("cannot create {what} {}: {e}", dir.display()))?;
-    check_private_dir(dir, what)
+    check_private_dir(dir, what)?;
+    remove_stale_asides(dir);
+    Ok(())
+}
+
+/// Aside files a killed run left behind (`.NAME.<random>.partial`): never renamed into place,
+/// so nothing acknowledged is in them. The folder is private, so they are ours.
+fn remove_stale_asides(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let regular = entry
+            .metadata()
+            .is_ok_and(|m| m.is_file() && m.uid() == euid());
+        if regular && name.starts_with('.') && name.ends_with(".partial") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn check_private_dir(dir: &Path, what: &str) -> Result<(), String> {
@@ -106,6 +126,22 @@ fn check_private_dir(dir: &Path, what: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn asides_left_by_a_killed_run_are_cleared_and_nothing_else() {
+        let dir = private_temp_dir("azq-files-test-").unwrap();
+        std::fs::write(dir.join(".state.json.0123abcd.partial"), b"half").unwrap();
+        std::fs::write(dir.join("state.json"), b"{}").unwrap();
+        std::fs::write(dir.join("notes.partial"), b"kept").unwrap();
+        private_dir(&dir, "--data-dir").unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["notes.partial", "state.json"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn writes_go_around_planted_names_and_replace_symlinks() {
