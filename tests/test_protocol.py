@@ -144,11 +144,7 @@ def test_interrupt_stops_a_running_cell(kernel):
     _, kc = kernel
     marker = "31.4159"
     msg_id = kc.execute(f"%%bash\nsleep {marker}; echo never")
-    # Wait until the script runs (a deadline only as a hang guard).
-    deadline = time.monotonic() + TIMEOUT
-    while not any(marker in p for p in _cmdlines()):
-        assert time.monotonic() < deadline, "the script never started"
-        time.sleep(0.02)
+    _wait_until_running(marker)
     kc.control_channel.send(kc.session.msg("interrupt_request", {}))
     interrupt = kc.control_channel.get_msg(timeout=TIMEOUT)
     assert interrupt["msg_type"] == "interrupt_reply"
@@ -163,6 +159,14 @@ def test_interrupt_stops_a_running_cell(kernel):
     deadline = time.monotonic() + TIMEOUT
     while any(marker in p for p in _cmdlines()):
         assert time.monotonic() < deadline, "sleep outlived the interrupt"
+        time.sleep(0.02)
+
+
+def _wait_until_running(marker: str):
+    """Until a process whose command line holds `marker` runs (the deadline is a hang guard)."""
+    deadline = time.monotonic() + TIMEOUT
+    while not any(marker in p for p in _cmdlines()):
+        assert time.monotonic() < deadline, "the script never started"
         time.sleep(0.02)
 
 
@@ -399,10 +403,7 @@ def test_heartbeat_answers_while_a_long_cell_runs(kernel):
     km, kc = kernel
     marker = "27.1828"
     msg_id = kc.execute(f"%%bash\nsleep {marker}")
-    deadline = time.monotonic() + TIMEOUT
-    while not any(marker in p for p in _cmdlines()):
-        assert time.monotonic() < deadline, "the script never started"
-        time.sleep(0.02)
+    _wait_until_running(marker)
     # A heartbeat of our own, straight to the port, while the cell holds the shell.
     ctx = zmq.Context.instance()
     hb = ctx.socket(zmq.REQ)
