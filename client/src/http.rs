@@ -406,7 +406,33 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(Duration::from_millis(ms.min(10_000.0) as u64))
 }
 
+/// What to do when the proxy would not open a tunnel.
+pub const PROXY_HINT: &str =
+    "Check HTTPS_PROXY, or list the host in NO_PROXY to reach it without the proxy";
+
+/// The proxy's refusal, when that is what `e` comes down to: hyper's `tunnel error: …`
+/// (the proxy answered CONNECT with other than 200, asked for credentials, or hung up).
+pub fn proxy_refusal(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        if text.starts_with("tunnel error:") {
+            return Some(text);
+        }
+        next = err.source();
+    }
+    None
+}
+
 fn network_error(host: &str, e: &reqwest::Error, started: Instant) -> ClientError {
+    if let Some(refusal) = proxy_refusal(e) {
+        return ClientError::NetworkError {
+            host: host.to_owned(),
+            detail: format!(
+                "could not be reached through the proxy in HTTPS_PROXY ({refusal}); list it in NO_PROXY to reach it without the proxy"
+            ),
+        };
+    }
     let detail = if e.is_timeout() {
         format!(
             "did not answer within {} s",

@@ -133,7 +133,10 @@ pub async fn run(
     authority: Option<Arc<Authority>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let acceptor = authority.map(|a| Arc::new(tokio_rustls::TlsAcceptor::from(a.server_config())));
+    // Clients that dial the bound address (say 127.0.0.2) find it in the certificate.
+    let bound = listener.local_addr().ok().map(|a| a.ip());
+    let acceptor =
+        authority.map(|a| Arc::new(tokio_rustls::TlsAcceptor::from(a.server_config(bound))));
     tokio::pin!(shutdown);
     loop {
         let (stream, _) = tokio::select! {

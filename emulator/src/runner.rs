@@ -1,6 +1,7 @@
 //! Runs jobs: Waiting → Executing → Succeeded or Failed (or Cancelled at any point before),
 //! on the emulator's clock. The program is read from the input blob in its format,
-//! simulated, and the result written to the output blob in the provider's own format.
+//! simulated, and the result written to the output blob in the provider's own format (and
+//! the service's content type). A session's state follows its jobs.
 
 use std::sync::Arc;
 
@@ -11,18 +12,28 @@ use serde_json::{Value, json};
 
 use crate::Locked;
 use crate::catalog::{Kind, target};
-use crate::store::{Blob, is_terminal};
+use crate::store::{Blob, Store, is_terminal};
 use crate::{Emulator, blob, http};
 
 /// A finished run: the output blob's name, content type and body, or the job's error.
 type Outcome = Result<(String, String, Vec<u8>), (String, String)>;
 
-fn set(em: &Emulator, id: &str, apply: impl FnOnce(&mut serde_json::Map<String, Value>)) -> bool {
+/// Changes a job that has not ended; its session follows what `apply` says happened, under
+/// the same lock (a reader never sees the job changed and its session not yet).
+fn set(
+    em: &Emulator,
+    id: &str,
+    apply: impl FnOnce(&mut serde_json::Map<String, Value>) -> Option<JobEvent>,
+) -> bool {
     let mut store = em.store.locked();
     match store.jobs.get_mut(id) {
         Some(job) if !is_terminal(job.get("status").and_then(Value::as_str).unwrap_or("")) => {
-            apply(job);
+            let event = apply(job);
             job.insert("lastUpdatedTime".into(), json!(http::now()));
+            let session = job.get("sessionId").and_then(Value::as_str);
+            if let (Some(event), Some(sid)) = (event, session.map(str::to_owned)) {
+                session_event(&mut store, &sid, event);
+            }
             drop(store);
             if let Err(e) = em.persist() {
                 tracing::error!("cannot write the data dir: {e}");
@@ -37,6 +48,7 @@ fn set(em: &Emulator, id: &str, apply: impl FnOnce(&mut serde_json::Map<String, 
 pub fn resume_after_restart(em: Arc<Emulator>, id: String) {
     set(&em, &id, |job| {
         job.insert("status".into(), json!("Waiting"));
+        None
     });
     start(em, id);
 }
@@ -52,6 +64,7 @@ pub fn start(em: Arc<Emulator>, id: String) {
         let still_waiting = set(&em, &id, |job| {
             job.insert("status".into(), json!("Executing"));
             job.insert("beginExecutionTime".into(), json!(http::now()));
+            Some(JobEvent::Started)
         });
         if !still_waiting {
             return;
@@ -82,7 +95,6 @@ pub fn start(em: Arc<Emulator>, id: String) {
                     },
                 );
         }
-        let mut failed_session = None;
         set(&em, &id, |job| {
             job.insert("endExecutionTime".into(), json!(http::now()));
             match outcome {
@@ -92,32 +104,61 @@ pub fn start(em: Arc<Emulator>, id: String) {
                         "outputDataUri".into(),
                         json!(blob::plain_url(&em, &container, Some(&name))),
                     );
+                    Some(JobEvent::Succeeded)
                 }
                 Err((code, message)) => {
-                    failed_session = job
-                        .get("sessionId")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned);
                     job.insert("status".into(), json!("Failed"));
                     job.insert(
                         "errorData".into(),
                         json!({ "code": code, "message": message }),
                     );
+                    Some(JobEvent::Failed)
                 }
             }
         });
-        // A failure ends a session whose policy is to abort.
-        if let Some(sid) = failed_session {
-            let mut store = em.store.locked();
-            if let Some(session) = store.sessions.get_mut(&sid)
-                && session.get("jobFailurePolicy").and_then(Value::as_str) != Some("Continue")
-            {
-                session.insert("status".into(), json!("Failed"));
-            }
-            drop(store);
-            let _ = em.persist();
-        }
     });
+}
+
+/// What happened to one of a session's jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JobEvent {
+    Started,
+    Succeeded,
+    Failed,
+}
+
+/// A session's state follows its jobs, as the service's does (recorded in
+/// test_session_job_failure_policies_echo_quantinuum.yaml): Waiting until a job of its runs,
+/// then Executing; a failed job ends an `Abort` session (Failed, with an end time) and marks a
+/// `Continue` one `Failure(s)`, which still takes jobs and stays so until it is closed.
+/// A session that has ended (Succeeded, Failed, TimedOut) no longer changes.
+fn session_event(store: &mut Store, sid: &str, event: JobEvent) {
+    let Some(session) = store.sessions.get_mut(sid) else {
+        return;
+    };
+    let status = session.get("status").and_then(Value::as_str).unwrap_or("");
+    if matches!(status, "Succeeded" | "Failed" | "TimedOut") {
+        return;
+    }
+    let now = http::now();
+    let next = match event {
+        JobEvent::Started | JobEvent::Succeeded if status == "Waiting" => "Executing",
+        JobEvent::Started | JobEvent::Succeeded => return,
+        JobEvent::Failed
+            if session.get("jobFailurePolicy").and_then(Value::as_str) == Some("Continue") =>
+        {
+            "Failure(s)"
+        }
+        JobEvent::Failed => {
+            session.insert("endExecutionTime".into(), json!(now));
+            "Failed"
+        }
+    };
+    if session.get("beginExecutionTime").is_none_or(Value::is_null) {
+        session.insert("beginExecutionTime".into(), json!(now));
+    }
+    session.insert("status".into(), json!(next));
+    session.insert("lastUpdatedTime".into(), json!(now));
 }
 
 fn invalid(message: impl Into<String>) -> (String, String) {
@@ -206,7 +247,7 @@ fn run(em: &Emulator, id: &str) -> Outcome {
         // The test targets give back what they were given.
         return Ok((
             "rawOutputData".to_owned(),
-            "application/octet-stream".to_owned(),
+            "application/json".to_owned(),
             text.into_bytes(),
         ));
     }
@@ -214,13 +255,16 @@ fn run(em: &Emulator, id: &str) -> Outcome {
         return Err(("NotEmulated".into(), "resource estimation (microsoft.estimator) is not emulated; use the QDK's local estimator".into()));
     }
     let fail = |e: azq_circuits::ProgramError| invalid(format!("{}: {e}", e.name()));
-    let native = |value: Value| {
+    // The content types the service stores results with (recorded): IonQ's, Rigetti's and
+    // Pasqal's as JSON, Quantinuum's and QIR results as bytes.
+    let native_as = |value: Value, content_type: &str| {
         Ok((
             "rawOutputData".to_owned(),
-            "application/json".to_owned(),
+            content_type.to_owned(),
             value.to_string().into_bytes(),
         ))
     };
+    let native = |value: Value| native_as(value, "application/json");
     match input_format {
         "qir.v1" | "honeywell.qir.v1" | "rigetti.qir.v1"
             if !TRANSLATED.contains(&output_format.as_str()) =>
@@ -241,7 +285,7 @@ fn run(em: &Emulator, id: &str) -> Outcome {
             };
             Ok((
                 "outputData".to_owned(),
-                "application/json".to_owned(),
+                "application/octet-stream".to_owned(),
                 value.to_string().into_bytes(),
             ))
         }
@@ -265,7 +309,10 @@ fn run(em: &Emulator, id: &str) -> Outcome {
                     .iter_mut()
                     .for_each(|b| b.iter_mut().for_each(|x| *x = false));
             }
-            native(results::quantinuum(&s, &c.cregs))
+            native_as(
+                results::quantinuum(&s, &c.cregs),
+                "application/octet-stream",
+            )
         }
         "rigetti.quil.v1" => {
             let c = quil::read(&text).map_err(fail)?;

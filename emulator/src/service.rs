@@ -1330,6 +1330,13 @@ fn close_session(em: &Emulator, id: &str) -> Reply {
     let Some(session) = store.sessions.get_mut(id) else {
         return not_found("Session", id);
     };
+    if matches!(
+        session.get("status").and_then(Value::as_str),
+        Some("Succeeded" | "Failed" | "TimedOut")
+    ) {
+        // Already ended (a failed job under the Abort policy): as it ended.
+        return ok(&Value::Object(session.clone()));
+    }
     let status = if statuses.iter().any(|s| !is_terminal(s)) {
         "Executing"
     } else if statuses.iter().any(|s| s == "Failed") {

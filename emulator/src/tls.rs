@@ -1,9 +1,11 @@
 //! The emulator's own certificate authority: a CA written to `<dir>/ca.pem` (its key to
 //! `<dir>/ca-key.pem`, 0600, reused on restart), and server certificates minted on demand for
 //! the host name a client asks for, limited to loopback names and the Azure hosts the
-//! emulator stands in for.
+//! emulator stands in for. A client that dials an address sends no name: its certificate
+//! names every loopback form, and the loopback address the emulator is bound to.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -88,22 +90,44 @@ impl Authority {
         if !allowed_host(&host) {
             return None;
         }
+        if host == "localhost" {
+            return self.for_addresses(None);
+        }
+        self.mint(host.clone(), &host, vec![host.clone()])
+    }
+
+    /// The certificate for clients that send no server name (they dial an address): it names
+    /// `localhost`, `127.0.0.1`, `::1` and `bound`, the address the emulator listens on, when
+    /// that is another loopback address (127.0.0.0/8). rcgen makes address strings IP SANs.
+    pub fn for_addresses(&self, bound: Option<IpAddr>) -> Option<Arc<CertifiedKey>> {
+        let mut names: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
+        let mut cache_key = "localhost".to_owned();
+        if let Some(ip) = bound.filter(|ip| ip.is_loopback()) {
+            let ip = ip.to_string();
+            if !names.contains(&ip) {
+                cache_key = format!("localhost+{ip}");
+                names.push(ip);
+            }
+        }
+        self.mint(cache_key, "localhost", names)
+    }
+
+    /// Mints (once; cached under `cache_key`) a certificate for `names`.
+    fn mint(
+        &self,
+        cache_key: String,
+        common_name: &str,
+        names: Vec<String>,
+    ) -> Option<Arc<CertifiedKey>> {
         let mut cache = self.cache.locked();
-        if let Some(c) = cache.get(&host) {
+        if let Some(c) = cache.get(&cache_key) {
             return Some(c.clone());
         }
         let key = KeyPair::generate().ok()?;
-        // Clients that dial an address send no server name: their certificate names every
-        // loopback form (rcgen makes address strings IP SANs).
-        let names = if host == "localhost" {
-            vec!["localhost".into(), "127.0.0.1".into(), "::1".into()]
-        } else {
-            vec![host.clone()]
-        };
         let mut params = CertificateParams::new(names).ok()?;
         params
             .distinguished_name
-            .push(DnType::CommonName, host.clone());
+            .push(DnType::CommonName, common_name);
         let cert = params.signed_by(&key, &self.issuer).ok()?;
         let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
         let signer = rustls::crypto::ring::sign::any_supported_type(&der).ok()?;
@@ -111,29 +135,32 @@ impl Authority {
             vec![CertificateDer::from(cert.der().to_vec())],
             signer,
         ));
-        cache.insert(host, certified.clone());
+        cache.insert(cache_key, certified.clone());
         Some(certified)
     }
 
     /// A TLS server configuration that mints certificates by SNI (without one: `localhost`,
-    /// `127.0.0.1` and `::1`).
-    pub fn server_config(self: &Arc<Self>) -> Arc<rustls::ServerConfig> {
+    /// `127.0.0.1`, `::1` and `bound`, the loopback address the emulator listens on).
+    pub fn server_config(self: &Arc<Self>, bound: Option<IpAddr>) -> Arc<rustls::ServerConfig> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("ring supports the default versions")
             .with_no_client_auth()
-            .with_cert_resolver(Arc::new(Resolver(self.clone())));
+            .with_cert_resolver(Arc::new(Resolver(self.clone(), bound)));
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Arc::new(config)
     }
 }
 
 #[derive(Debug)]
-struct Resolver(Arc<Authority>);
+struct Resolver(Arc<Authority>, Option<IpAddr>);
 
 impl ResolvesServerCert for Resolver {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        self.0.certified(hello.server_name().unwrap_or("localhost"))
+        match hello.server_name() {
+            Some(name) => self.0.certified(name),
+            None => self.0.for_addresses(self.1),
+        }
     }
 }

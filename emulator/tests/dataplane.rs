@@ -98,6 +98,20 @@ impl T {
         program: &str,
         params: Value,
     ) -> String {
+        self.submit_with(target, provider, format, program, params, json!({}))
+            .await
+    }
+
+    /// As `submit`, with more fields in the job (`sessionId`, `outputDataFormat`).
+    async fn submit_with(
+        &self,
+        target: &str,
+        provider: &str,
+        format: &str,
+        program: &str,
+        params: Value,
+        extra: Value,
+    ) -> String {
         let id = uuid::Uuid::new_v4().to_string();
         let container = format!("job-{id}");
         let sas = self
@@ -125,10 +139,13 @@ impl T {
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED);
-        let job = json!({
+        let mut job = json!({
             "id": id, "name": "test", "providerId": provider, "target": target, "itemType": "Job",
             "containerUri": sas, "inputDataUri": blob, "inputDataFormat": format, "inputParams": params,
         });
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            job[k] = v.clone();
+        }
         let r = self.ws(Method::PUT, &format!("jobs/{id}"), Some(job)).await;
         assert_eq!(
             r.status,
@@ -486,6 +503,157 @@ async fn sessions_open_list_close_and_refuse_jobs_after() {
     assert_eq!(jobs["value"].as_array().unwrap().len(), 0);
     let top = t.ws(Method::GET, "topLevelItems", None).await.json();
     assert_eq!(top["value"][0]["itemType"], "Session");
+}
+
+/// As recorded (test_session_job_failure_policies_echo_quantinuum.yaml): a session is
+/// Executing once a job of its has run; a failed job ends an Abort session (Failed, with an
+/// end time) and marks a Continue session `Failure(s)`, which still takes jobs and ends Failed
+/// when closed.
+#[tokio::test]
+async fn sessions_follow_their_jobs_under_each_failure_policy() {
+    let t = &T::new();
+    let bad = r#"{"qubits": 1, "circuit": [{"gate": "no-such-gate", "target": 0}]}"#;
+    let open = |policy: &'static str| async move {
+        let sid = uuid::Uuid::new_v4().to_string();
+        let s = t
+            .ws(
+                Method::PUT,
+                &format!("sessions/{sid}"),
+                Some(
+                    json!({"itemType": "Session", "name": policy, "providerId": "ionq",
+                            "target": "ionq.simulator", "jobFailurePolicy": policy}),
+                ),
+            )
+            .await
+            .json();
+        assert_eq!(s["status"], "Waiting", "{s}");
+        sid
+    };
+    let run = |sid: String, program: &'static str| async move {
+        let id = t
+            .submit_with(
+                "ionq.simulator",
+                "ionq",
+                "ionq.circuit.v1",
+                program,
+                json!({}),
+                json!({ "sessionId": sid }),
+            )
+            .await;
+        t.wait(&id).await
+    };
+    let session = |sid: String| async move {
+        t.ws(Method::GET, &format!("sessions/{sid}"), None)
+            .await
+            .json()
+    };
+
+    let abort = open("Abort").await;
+    assert_eq!(run(abort.clone(), bad).await["status"], "Failed");
+    let s = session(abort.clone()).await;
+    assert_eq!(s["status"], "Failed", "{s}");
+    assert!(
+        s["endExecutionTime"].is_string(),
+        "an ended session has an end time: {s}"
+    );
+
+    let cont = open("Continue").await;
+    assert_eq!(run(cont.clone(), GHZ_IONQ).await["status"], "Succeeded");
+    let s = session(cont.clone()).await;
+    assert_eq!(s["status"], "Executing", "{s}");
+    assert_eq!(run(cont.clone(), bad).await["status"], "Failed");
+    let s = session(cont.clone()).await;
+    assert_eq!(s["status"], "Failure(s)", "{s}");
+    assert!(s["endExecutionTime"].is_null(), "{s}");
+    assert_eq!(run(cont.clone(), GHZ_IONQ).await["status"], "Succeeded");
+    assert_eq!(session(cont.clone()).await["status"], "Failure(s)");
+    let closed = t
+        .ws(Method::POST, &format!("sessions/{cont}:close"), None)
+        .await
+        .json();
+    assert_eq!(closed["status"], "Failed", "{closed}");
+    assert!(closed["endExecutionTime"].is_string(), "{closed}");
+}
+
+/// As recorded: the service stores QIR results and Quantinuum's as
+/// application/octet-stream, IonQ's, Rigetti's and the echo targets' as application/json.
+#[tokio::test]
+async fn output_blobs_have_the_services_content_types() {
+    let t = T::new();
+    let qasm =
+        "OPENQASM 2.0; include \"qelib1.inc\"; qreg q[1]; creg c[1]; h q[0]; measure q[0] -> c[0];";
+    let c = azq_circuits::qasm::load(qasm).unwrap();
+    let qir = azq_circuits::formats::qir::write(&c).unwrap();
+    let cases = [
+        (
+            "ionq.simulator",
+            "ionq",
+            "ionq.circuit.v1",
+            GHZ_IONQ.to_owned(),
+            json!({}),
+            "application/json",
+        ),
+        (
+            "rigetti.sim.qvm",
+            "rigetti",
+            "rigetti.quil.v1",
+            "DECLARE ro BIT[1]\nH 0\nMEASURE 0 ro[0]\n".to_owned(),
+            json!({}),
+            "application/json",
+        ),
+        (
+            "quantinuum.sim.h2-1e",
+            "quantinuum",
+            "honeywell.openqasm.v1",
+            qasm.to_owned(),
+            json!({}),
+            "application/octet-stream",
+        ),
+        (
+            "ionq.simulator",
+            "ionq",
+            "qir.v1",
+            qir.clone(),
+            json!({"outputDataFormat": "microsoft.quantum-results.v2"}),
+            "application/octet-stream",
+        ),
+        (
+            "echo-output",
+            "microsoft.test.firstparty",
+            "microsoft.quantum-log.v1",
+            "{ input: 'data' }".to_owned(),
+            json!({"outputDataFormat": "microsoft.quantum-log.v1"}),
+            "application/json",
+        ),
+    ];
+    for (target, provider, format, program, extra, want) in cases {
+        let id = t
+            .submit_with(
+                target,
+                provider,
+                format,
+                &program,
+                json!({"shots": 4}),
+                extra,
+            )
+            .await;
+        let job = t.wait(&id).await;
+        assert_eq!(job["status"], "Succeeded", "{target}: {job}");
+        let r = t
+            .call(
+                Method::GET,
+                job["outputDataUri"].as_str().unwrap(),
+                &[],
+                vec![],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(
+            r.headers.get("content-type").and_then(|v| v.to_str().ok()),
+            Some(want),
+            "{target} ({format})"
+        );
+    }
 }
 
 #[tokio::test]

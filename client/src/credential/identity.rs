@@ -120,14 +120,27 @@ impl TokenSource for Identity {
     }
 
     async fn token(&self, scope: &str, _: &mut dyn Prompt) -> Result<AccessToken, ClientError> {
-        let fail = |detail: String| ClientError::AuthenticationFailed {
+        let fail = |detail: String, hint: String| ClientError::AuthenticationFailed {
             credential: self.kind.label().into(),
             detail,
-            hint: hint(self.kind).into(),
+            hint,
         };
         match tokio::time::timeout(DEADLINE, self.credential.get_token(&[scope], None)).await {
-            Err(_) => Err(fail(format!("no answer within {} s", DEADLINE.as_secs()))),
-            Ok(Err(e)) => Err(fail(describe(&e))),
+            Err(_) => Err(fail(
+                format!("no answer within {} s", DEADLINE.as_secs()),
+                hint(self.kind).into(),
+            )),
+            Ok(Err(e)) => Err(match crate::http::proxy_refusal(&e) {
+                // The proxy, not the credential, is what to fix.
+                Some(refusal) => fail(
+                    format!(
+                        "{}: the proxy in HTTPS_PROXY would not connect to the sign-in host ({refusal})",
+                        clean(&e.to_string())
+                    ),
+                    crate::http::PROXY_HINT.into(),
+                ),
+                None => fail(describe(&e), hint(self.kind).into()),
+            }),
             Ok(Ok(t)) => Ok(AccessToken {
                 token: Secret::new(t.token.secret()),
                 expires_at: epoch(t.expires_on.unix_timestamp()),
