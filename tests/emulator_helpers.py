@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import time
 import uuid
 
 import requests
@@ -68,6 +69,26 @@ def through_proxy(lines: dict):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def start_emulator(azq_bin, *extra: str, until: str = "AZURE_POD_IDENTITY_AUTHORITY_HOST", stderr=None):
+    """Starts `azq emulator` and reads the settings lines it prints, up to `until`, into a dict
+    (`url` for its address; the deadline is a hang guard)."""
+    proc = subprocess.Popen([str(azq_bin), "emulator", "--port", "0", *extra], stdout=subprocess.PIPE,
+                            stderr=stderr, text=True)
+    lines = {}
+    deadline = time.monotonic() + 20
+    while until not in lines and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        line = line.strip()
+        if line.startswith("listening on "):
+            lines["url"] = line.removeprefix("listening on ")
+        elif "=" in line:
+            k, _, v = line.partition("=")
+            lines[k] = v
+    return proc, lines
 
 
 def new_id() -> str:

@@ -15,26 +15,14 @@ from pathlib import Path
 
 import requests
 
+from emulator_helpers import start_emulator
+
 IMDS_PATH = "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://quantum.microsoft.com"
 
 
 def start(azq_bin, *extra, until="AZURE_POD_IDENTITY_AUTHORITY_HOST"):
-    """Starts `azq emulator` and reads its settings lines (deadline: a hang guard)."""
-    proc = subprocess.Popen([str(azq_bin), "emulator", "--port", "0", *extra], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    lines = {}
-    deadline = time.monotonic() + 20
-    while until not in lines and time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        line = line.strip()
-        if line.startswith("listening on "):
-            lines["url"] = line.removeprefix("listening on ")
-        elif "=" in line:
-            k, _, v = line.partition("=")
-            lines[k] = v
-    return proc, lines
+    """Starts `azq emulator` with its stderr kept, and reads its settings lines."""
+    return start_emulator(azq_bin, *extra, until=until, stderr=subprocess.PIPE)
 
 
 def stop(proc):

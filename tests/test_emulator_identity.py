@@ -6,30 +6,18 @@ emulator's admin endpoint, each token then accepted by the data plane."""
 from __future__ import annotations
 
 import os
-import subprocess
-import time
 from unittest import mock
 
 import pytest
 import requests
 
-from emulator_helpers import through_proxy
+from emulator_helpers import start_emulator, through_proxy
 
 SCOPE = "https://quantum.microsoft.com/.default"
 
 
 def start(azq_bin, *extra):
-    proc = subprocess.Popen([str(azq_bin), "emulator", "--port", "0", *extra], stdout=subprocess.PIPE, text=True)
-    lines = {}
-    deadline = time.monotonic() + 20
-    while "AZURE_POD_IDENTITY_AUTHORITY_HOST" not in lines and time.monotonic() < deadline:
-        line = proc.stdout.readline().strip()
-        if line.startswith("listening on "):
-            lines["url"] = line.removeprefix("listening on ")
-        elif "=" in line:
-            k, _, v = line.partition("=")
-            lines[k] = v
-    return proc, lines
+    return start_emulator(azq_bin, *extra)
 
 
 def data_plane_accepts(lines, token):

@@ -467,6 +467,14 @@ mod tests {
         victim
     }
 
+    /// `root/private`, 0700: a cache folder only its owner can write.
+    fn private_folder(root: &Path) -> PathBuf {
+        let dir = root.join("private");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        dir
+    }
+
     #[tokio::test]
     async fn a_symlink_planted_in_an_open_folder_is_not_written_through() {
         let root = shared_root();
@@ -525,9 +533,7 @@ mod tests {
     async fn a_stale_temporary_name_is_never_followed() {
         let root = shared_root();
         let victim = victim_file(&root);
-        let dir = root.join("private");
-        std::fs::create_dir(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let dir = private_folder(&root);
         let path = dir.join("c.json");
         let pid = std::process::id();
         for name in [format!("c.tmp.{pid}"), format!("c.json.tmp.{pid}")] {
@@ -553,9 +559,7 @@ mod tests {
     async fn symlinks_at_the_cache_or_lock_names_are_refused() {
         let root = shared_root();
         let victim = victim_file(&root);
-        let dir = root.join("private");
-        std::fs::create_dir(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let dir = private_folder(&root);
         let path = dir.join("c.json");
         // The cache file: reading it used to follow the link (and chmod its target).
         std::os::unix::fs::symlink(&victim, &path).unwrap();
