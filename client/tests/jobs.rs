@@ -587,16 +587,17 @@ async fn creates_under_injected_faults_make_exactly_one_job_each() {
                 .unwrap();
         ids.push(job.id);
     }
-    let s = store(&r.em);
-    assert_eq!(s.jobs.values().len(), 6);
-    for id in &ids {
-        assert!(s.jobs.get(id).is_some());
-        assert_eq!(
-            s.containers[&format!("job-{id}")]["inputData"].data,
-            BELL.as_bytes()
-        );
+    {
+        let s = store(&r.em);
+        assert_eq!(s.jobs.values().len(), 6);
+        for id in &ids {
+            assert!(s.jobs.get(id).is_some());
+            assert_eq!(
+                s.containers[&format!("job-{id}")]["inputData"].data,
+                BELL.as_bytes()
+            );
+        }
     }
-    drop(s);
     let http = Http::new(&Env::default()).unwrap();
     let log = http
         .send(
@@ -639,12 +640,10 @@ async fn a_storage_connection_string_uploads_with_shared_key() {
             .await
             .unwrap();
     assert_eq!(created.id, id);
-    let s = store(&r.em);
     assert_eq!(
-        s.containers[&format!("job-{id}")]["inputData"].data,
+        store(&r.em).containers[&format!("job-{id}")]["inputData"].data,
         BELL.as_bytes()
     );
-    drop(s);
     // A wrong key: the storage refuses the signature, and nothing is created.
     let wrong = Secret::new(
         azq_emulator::storage_connection_string(&r.em)
