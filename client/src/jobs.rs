@@ -599,8 +599,12 @@ impl Workspace {
         } else {
             message
         };
+        let hint = match resp.status {
+            429 | 500.. => "; the service is busy or failing: try again in a minute",
+            _ => "",
+        };
         Err(refuse(format!(
-            "{} answered {}{}: {why}",
+            "{} answered {}{}: {why}{hint}",
             resp.host,
             resp.status,
             code.map(|c| format!(" ({c})")).unwrap_or_default()
