@@ -29,10 +29,12 @@ pub mod faults;
 pub mod files;
 mod http;
 mod identity;
+mod jobs;
 mod listing;
 mod net;
 mod runner;
 mod service;
+mod sessions;
 mod store;
 pub mod tls;
 
