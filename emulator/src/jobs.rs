@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::Locked;
 use crate::http::{Reply, empty, error, now, ok};
 use crate::service::{Caller, is_guid, not_found, parse_json, record_caller};
-use crate::store::is_terminal;
+use crate::store::{Item, is_terminal};
 use crate::{Emulator, blob, catalog, runner};
 
 /// The job as a GET returns it: SAS URLs fresh for reading.
@@ -41,14 +41,34 @@ pub(crate) fn get(em: &Emulator, id: &str) -> Reply {
     }
 }
 
-/// `GET jobs/{id}/queuePosition`.
+/// `GET jobs/{id}/queuePosition`: how many jobs wait ahead of this one on its target
+/// (created before it and still Waiting); 0 once it executes, null once it has ended.
 pub(crate) fn queue_position(em: &Emulator, id: &str) -> Reply {
-    match em.store.locked().job_status(id) {
-        Some(s) => {
-            ok(&json!({ "queuePosition": if s == "Waiting" { json!(0) } else { Value::Null } }))
+    let store = em.store.locked();
+    let Some(job) = store.jobs.get(id) else {
+        return not_found("Job", id);
+    };
+    let text = |j: &'_ Item, k: &str| j.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let position = match text(job, "status").as_str() {
+        "Waiting" => {
+            let target = text(job, "target");
+            let ahead = store
+                .jobs
+                .values()
+                .take_while(|j| j.get("id").and_then(Value::as_str) != Some(id))
+                .filter(|j| {
+                    j.get("status").and_then(Value::as_str) == Some("Waiting")
+                        && j.get("target")
+                            .and_then(Value::as_str)
+                            .is_some_and(|t| t.eq_ignore_ascii_case(&target))
+                })
+                .count();
+            json!(ahead)
         }
-        None => not_found("Job", id),
-    }
+        s if is_terminal(s) => Value::Null,
+        _ => json!(0),
+    };
+    ok(&json!({ "queuePosition": position }))
 }
 
 /// `DELETE jobs/{id}`: a cancel before 2025-12-01-preview, a real delete from then on.
@@ -83,6 +103,7 @@ pub(crate) fn new_item(id: &str, body: &[u8], kind: &str) -> Result<crate::store
 }
 
 pub(crate) fn create_job(em: &Arc<Emulator>, id: &str, body: &[u8], caller: &Caller) -> Reply {
+    em.stats.count(&em.stats.job_puts);
     let body = match new_item(id, body, "Job") {
         Ok(b) => b,
         Err(r) => return r,
@@ -121,9 +142,12 @@ pub(crate) fn create_job(em: &Arc<Emulator>, id: &str, body: &[u8], caller: &Cal
     }
     let mut store = em.store.locked();
     if let Some(existing) = store.jobs.get(id) {
-        // A retried PUT is the same job; SAS query strings may differ between retries.
+        // A retried PUT is the same job; SAS query strings may differ between retries, and
+        // a field the PUT left out is the default the first PUT was given.
         let norm = |k: &str, v: Option<&Value>| -> Value {
             match (k, v) {
+                ("name", None | Some(Value::Null)) => json!(format!("job-{id}")),
+                ("inputParams", None | Some(Value::Null)) => json!({}),
                 ("inputDataUri", Some(Value::String(u))) => {
                     json!(u.split('?').next().unwrap_or(""))
                 }
@@ -142,6 +166,7 @@ pub(crate) fn create_job(em: &Arc<Emulator>, id: &str, body: &[u8], caller: &Cal
         .iter()
         .all(|k| norm(k, body.get(*k)) == norm(k, existing.get(*k)));
         return if same {
+            em.stats.count(&em.stats.job_puts_repeated);
             ok(&shown_job(em, existing))
         } else {
             error(
@@ -240,7 +265,8 @@ pub(crate) fn create_job(em: &Arc<Emulator>, id: &str, body: &[u8], caller: &Cal
     }
     record_caller(&mut job, caller, &now);
     for (k, v) in [
-        ("usage", json!({ "standardMinutes": 0 })),
+        // Nothing used until it has run (the spec's Jobs_Create example: null).
+        ("usage", Value::Null),
         ("shots", params_shots(&job)),
         ("resumeCount", json!(0)),
         ("shotsSucceeded", json!(0)),
@@ -250,6 +276,7 @@ pub(crate) fn create_job(em: &Arc<Emulator>, id: &str, body: &[u8], caller: &Cal
         job.entry(k).or_insert(v);
     }
     store.jobs.insert(id.to_owned(), job.clone());
+    em.stats.count(&em.stats.jobs_created);
     drop(store);
     runner::start(em.clone(), id.to_owned());
     ok(&Value::Object(job))
@@ -391,4 +418,144 @@ fn params_shots(job: &crate::store::Item) -> Value {
     p.and_then(|p| p.get("shots").or_else(|| p.get("count")))
         .cloned()
         .unwrap_or(Value::Null)
+}
+
+/// The most jobs one `POST /_emulator/jobs` inserts.
+pub(crate) const MAX_SEED: u64 = 100_000;
+
+/// `POST /_emulator/jobs` `{"count": N, "targets": [...], "statuses": [...], "namePrefix": "…",
+/// "start": "<RFC 3339>", "stepMs": 1000}`: inserts N finished jobs at once, for listing
+/// tests. Job i is named `{namePrefix}-{i:06}`, runs on `targets[i % T]`, ended in
+/// `statuses[(i / T) % S]`, and was created at `start + i × stepMs` (by default the last one
+/// a step before now); every creation time must be in the past. Seeded jobs never ran: they
+/// have no blobs and no usage.
+pub(crate) fn seed(em: &Emulator, body: &[u8]) -> Reply {
+    let bad = |why: &str| error(StatusCode::BAD_REQUEST, "InvalidSeed", why);
+    let body = match parse_json(body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Some(count) = body
+        .get("count")
+        .and_then(Value::as_u64)
+        .filter(|n| (1..=MAX_SEED).contains(n))
+    else {
+        return bad(&format!(
+            "count must be a whole number from 1 to {MAX_SEED}"
+        ));
+    };
+    let list = |key: &str, default: &[&str]| -> Result<Vec<String>, Reply> {
+        match body.get(key) {
+            None | Some(Value::Null) => Ok(default.iter().map(|s| (*s).to_owned()).collect()),
+            Some(Value::Array(items)) if !items.is_empty() => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| bad(&format!("`{key}` must be a list of strings"))),
+            Some(_) => Err(bad(&format!("`{key}` must be a non-empty list of strings"))),
+        }
+    };
+    let targets = match list("targets", &["ionq.simulator"]) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let mut resolved = Vec::new();
+    for t in &targets {
+        match catalog::target(t) {
+            Some(t) => resolved.push(t),
+            None => return bad(&format!("target {t} is not in this workspace's catalog")),
+        }
+    }
+    let statuses = match list("statuses", &["Succeeded", "Failed", "Cancelled"]) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Some(s) = statuses
+        .iter()
+        .find(|s| !matches!(s.as_str(), "Succeeded" | "Failed" | "Cancelled"))
+    {
+        return bad(&format!(
+            "status {s} is not a finished state; seed Succeeded, Failed or Cancelled jobs"
+        ));
+    }
+    let prefix = match body.get("namePrefix") {
+        None | Some(Value::Null) => "seeded".to_owned(),
+        Some(Value::String(p)) if p.len() <= 200 => p.clone(),
+        Some(_) => return bad("namePrefix must be a string of at most 200 bytes"),
+    };
+    let step_ms = match body.get("stepMs") {
+        None | Some(Value::Null) => 1000,
+        Some(v) => match v.as_i64().filter(|n| (1..=86_400_000).contains(n)) {
+            Some(n) => n,
+            None => return bad("stepMs must be a whole number of milliseconds from 1 to 86400000"),
+        },
+    };
+    let step = chrono::Duration::milliseconds(step_ms);
+    let now = chrono::Utc::now();
+    let span = step * (count as i32 - 1);
+    let start = match body.get("start") {
+        None | Some(Value::Null) => now - span - step,
+        Some(Value::String(s)) => match chrono::DateTime::parse_from_rfc3339(s) {
+            Ok(t) => t.with_timezone(&chrono::Utc),
+            Err(_) => return bad("start must be an RFC 3339 time, e.g. 2026-01-01T00:00:00Z"),
+        },
+        Some(_) => return bad("start must be an RFC 3339 time, e.g. 2026-01-01T00:00:00Z"),
+    };
+    if start + span > now {
+        return bad("the seeded jobs' creation times must all be in the past; move start back");
+    }
+    let stamp = crate::http::timestamp;
+    let mut batch = Vec::with_capacity(count as usize);
+    for i in 0..count as usize {
+        let target = resolved[i % resolved.len()];
+        let status = statuses[(i / resolved.len()) % statuses.len()].as_str();
+        let id = uuid::Uuid::new_v4().to_string();
+        let container = format!("job-{id}");
+        let created = start + step * i as i32;
+        let ended = stamp(created + step / 2);
+        let shots = target.default_shots;
+        let output = if status == "Succeeded" {
+            "rawOutputData"
+        } else {
+            "outputData"
+        };
+        let mut job = json!({
+            "id": id, "itemType": "Job", "jobType": "QuantumComputing",
+            "name": format!("{prefix}-{i:06}"), "providerId": target.provider, "target": target.id,
+            "status": status,
+            "creationTime": stamp(created), "beginExecutionTime": stamp(created + step / 4),
+            "endExecutionTime": ended, "lastUpdatedTime": ended, "lastModifiedTime": ended,
+            "cancellationTime": if status == "Cancelled" { json!(ended) } else { Value::Null },
+            "createdBy": "emulator seed", "createdByType": "Key",
+            "lastModifiedBy": "emulator seed", "lastModifiedByType": "Key",
+            "containerUri": blob::plain_url(em, &container, None),
+            "inputDataUri": blob::plain_url(em, &container, Some("inputData")),
+            "inputDataFormat": target.formats.0, "inputParams": { "shots": shots },
+            "outputDataUri": blob::plain_url(em, &container, Some(output)),
+            "outputDataFormat": target.formats.1,
+            "errorData": if status == "Failed" {
+                json!({ "code": "SeededFailure", "message": "a finished job the emulator seeded for tests; it never ran" })
+            } else {
+                Value::Null
+            },
+            "metadata": null, "sessionId": null, "costEstimate": null, "quantumComputingData": null,
+            "usage": null, "isCancelling": false, "jobPriority": "Basic", "priority": "Standard",
+            "tags": [], "shots": shots, "resumeCount": 0,
+            "shotsSucceeded": if status == "Succeeded" { shots } else { 0 },
+            "shotsFailed": 0, "shotsTranslated": 0,
+        });
+        if let Value::Object(job) = job.take() {
+            batch.push(job);
+        }
+    }
+    let summary =
+        |j: &Item| json!({ "id": j["id"], "name": j["name"], "creationTime": j["creationTime"] });
+    let answer = json!({
+        "created": count,
+        "first": batch.first().map(summary),
+        "last": batch.last().map(summary),
+    });
+    em.store.locked().jobs.merge(batch);
+    em.stats.add(&em.stats.jobs_seeded, count);
+    ok(&answer)
 }

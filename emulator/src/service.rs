@@ -13,7 +13,7 @@ use crate::Locked;
 use crate::auth::{self, same_secret};
 use crate::http::{Reply, empty, error, json, now, ok};
 use crate::store::Store;
-use crate::{Emulator, blob, catalog, faults, identity, jobs, listing, sessions};
+use crate::{Emulator, blob, catalog, faults, identity, jobs, listing, sessions, usage};
 
 /// Data-plane api-versions accepted (the legacy `/v1.0` form takes none).
 pub const API_VERSIONS: &[&str] = &[
@@ -57,6 +57,9 @@ pub async fn handle(State(em): State<Arc<Emulator>>, request: Request) -> Reply 
     } else {
         em.faults.locked().pick(&method, &path)
     };
+    if fault.is_some() {
+        em.stats.count(&em.stats.faults_injected);
+    }
     let reply = match fault {
         Some(faults::Effect::Status {
             status,
@@ -72,6 +75,12 @@ pub async fn handle(State(em): State<Arc<Emulator>>, request: Request) -> Reply 
         }
         Some(faults::Effect::Drop) => {
             let mut r = empty(StatusCode::SERVICE_UNAVAILABLE);
+            r.extensions_mut().insert(faults::DropConnection);
+            r
+        }
+        Some(faults::Effect::DropAfter) => {
+            // Applied, then lost: the client cannot tell this from a request never made.
+            let mut r = serve_request(em.clone(), request, &path, &query).await;
             r.extensions_mut().insert(faults::DropConnection);
             r
         }
@@ -270,6 +279,12 @@ fn route(
         }
         ["_emulator", "faults"] if method == Method::POST => {
             admin(em, headers, || set_faults(em, &body))
+        }
+        ["_emulator", "jobs"] if method == Method::POST => {
+            admin(em, headers, || jobs::seed(em, &body))
+        }
+        ["_emulator", "stats"] if method == Method::GET => {
+            admin(em, headers, || ok(&em.stats.to_json()))
         }
         ["metadata", "identity", "oauth2", "token"] => identity::imds(em, headers, query, None),
         [
@@ -777,7 +792,10 @@ fn dataplane(
         ("GET", "providerStatus", []) => {
             ok(&json!({ "value": catalog::provider_status(), "nextLink": null }))
         }
-        ("GET", "quotas", []) => ok(&json!({ "value": catalog::quotas(), "nextLink": null })),
+        ("GET", "quotas", []) => {
+            let quotas = usage::quotas(&em.store.locked().jobs, &crate::http::now());
+            ok(&json!({ "value": quotas, "nextLink": null }))
+        }
         ("POST", "storage", ["sasUri"]) => {
             let body = match parse_json(&body) {
                 Ok(b) => b,

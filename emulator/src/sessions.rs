@@ -61,6 +61,7 @@ pub(crate) fn open_session(em: &Emulator, id: &str, body: &[u8], caller: &Caller
         session.entry(k).or_insert(Value::Null);
     }
     store.sessions.insert(id.to_owned(), session.clone());
+    em.stats.count(&em.stats.sessions_created);
     ok(&Value::Object(session))
 }
 
