@@ -47,6 +47,8 @@ pub struct Bound {
     positional: Vec<(String, Range<usize>)>,
     defaults: Vec<(&'static str, &'static str, Parsed)>,
     extra: Vec<(String, String, Range<usize>)>,
+    /// Each extra's whole argument.
+    extra_spans: Vec<Range<usize>>,
 }
 
 fn word_param<'a>(spec: &'a MagicSpec, word: &str) -> Option<&'a Param> {
@@ -146,6 +148,7 @@ impl Bound {
                         if spec.extra {
                             let inner = unquoted(call, value_span);
                             bound.extra.push((key, value, inner));
+                            bound.extra_spans.push(arg.span);
                             continue;
                         }
                         let names = spec
@@ -287,7 +290,12 @@ impl Bound {
             .iter()
             .map(|g| (g.name, g.span.clone()))
             .chain(self.switches.iter().map(|(n, s)| (*n, s.clone())))
-            .chain(self.extra.iter().map(|(k, _, s)| (k.as_str(), s.clone())))
+            .chain(
+                self.extra
+                    .iter()
+                    .zip(&self.extra_spans)
+                    .map(|((k, ..), s)| (k.as_str(), s.clone())),
+            )
             .collect();
         all.sort_by_key(|(_, s)| s.start);
         all

@@ -23,12 +23,18 @@ pub struct CellOptions {
 #[derive(Debug, Default)]
 pub struct Engine {
     vars: Vars,
-    azure: crate::azure::AzureSession,
+    pub(crate) azure: crate::azure::AzureSession,
 }
 
 impl Engine {
     pub fn new() -> Self {
         Engine::default()
+    }
+
+    /// Completion as `assist::complete`, with candidates from this session (the
+    /// workspace's targets, …) for the values that name them.
+    pub fn complete(&self, code: &str, cursor: usize) -> crate::assist::Completion {
+        crate::assist::complete_in(code, cursor, Some(&self.azure))
     }
 
     /// Runs every part of `cell`; stops at the first error. The value is the last part's.

@@ -6,6 +6,7 @@ mod session;
 
 pub use connect::Connect;
 pub use session::AzureSession;
+pub(crate) use session::candidates;
 
 use azq_client::ClientError;
 

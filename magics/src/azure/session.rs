@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use azq_client::{Env, Http, ProviderStatus, Secret, Workspace};
 
 use crate::MagicError;
+use crate::spec::ValueKind;
 
 /// The target list is fetched again when older than this (`AZQ_TARGETS_MAX_AGE` seconds).
 pub const TARGETS_MAX_AGE: Duration = Duration::from_secs(300);
@@ -124,5 +125,22 @@ impl AzureSession {
             });
         }
         Ok(self.embedded.as_ref().expect("started above"))
+    }
+}
+
+/// Completion candidates from the session for a value of `kind`: the connected workspace's
+/// target ids for `TargetId`; nothing for other kinds.
+pub(crate) fn candidates(session: &AzureSession, kind: ValueKind) -> Vec<String> {
+    match kind {
+        ValueKind::TargetId => session
+            .connection
+            .iter()
+            .flat_map(|c| &c.providers)
+            .flat_map(|p| &p.targets)
+            .map(|t| t.id.clone())
+            .collect(),
+        // ProgramName and JobId: the jobs magics fill these in (stored programs, this
+        // session's job ids) when they merge.
+        _ => Vec::new(),
     }
 }
