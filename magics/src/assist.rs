@@ -1,6 +1,8 @@
 //! Help while typing: completion, inspection (help for the magic under the cursor) and
 //! whether a cell is complete. All take byte offsets; they need no running session.
 
+use std::sync::{Arc, Mutex};
+
 use crate::azure::AzureSession;
 use crate::bundle::Bundle;
 use crate::cell::{Form, Part, split};
@@ -46,18 +48,62 @@ pub fn complete(code: &str, cursor: usize) -> Completion {
     complete_in(code, cursor, None)
 }
 
+/// What completion offers from a session: its target ids, program names and job ids.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SessionValues {
+    targets: Vec<String>,
+    programs: Vec<String>,
+    jobs: Vec<String>,
+}
+
+impl SessionValues {
+    pub(crate) fn of(session: &AzureSession) -> SessionValues {
+        SessionValues {
+            targets: crate::azure::candidates(session, ValueKind::TargetId),
+            programs: crate::azure::candidates(session, ValueKind::ProgramName),
+            jobs: crate::azure::candidates(session, ValueKind::JobId),
+        }
+    }
+
+    fn get(&self, kind: ValueKind) -> &[String] {
+        match kind {
+            ValueKind::TargetId => &self.targets,
+            ValueKind::ProgramName => &self.programs,
+            ValueKind::JobId => &self.jobs,
+            _ => &[],
+        }
+    }
+}
+
+/// Completion with the session's values, for a front end that answers completion requests
+/// while a cell runs: the engine copies its session's values in after every cell
+/// (`Engine::completer`), so completing never waits for the engine.
+#[derive(Debug, Clone, Default)]
+pub struct Completer(Arc<Mutex<SessionValues>>);
+
+impl Completer {
+    pub fn complete(&self, code: &str, cursor: usize) -> Completion {
+        let values = self.0.lock().map(|v| v.clone()).unwrap_or_default();
+        complete_in(code, cursor, Some(&values))
+    }
+
+    pub(crate) fn refresh(&self, session: &AzureSession) {
+        let values = SessionValues::of(session);
+        if let Ok(mut held) = self.0.lock() {
+            *held = values;
+        }
+    }
+}
+
 /// The values completion offers for `p`: its examples, its kind's choices, and what the
 /// session holds for the kinds that name session things.
-fn value_candidates(p: &Param, azure: Option<&AzureSession>) -> Vec<String> {
+fn value_candidates(p: &Param, session: Option<&SessionValues>) -> Vec<String> {
     let mut out: Vec<String> = p.values.iter().map(|v| (*v).to_owned()).collect();
-    match p.value {
-        ValueKind::OneOf(choices) => out.extend(choices.iter().map(|c| (*c).to_owned())),
-        ValueKind::TargetId | ValueKind::ProgramName | ValueKind::JobId => {
-            if let Some(session) = azure {
-                out.extend(crate::azure::candidates(session, p.value));
-            }
-        }
-        _ => {}
+    if let ValueKind::OneOf(choices) = p.value {
+        out.extend(choices.iter().map(|c| (*c).to_owned()));
+    }
+    if let Some(values) = session {
+        out.extend(values.get(p.value).iter().cloned());
     }
     out
 }
@@ -73,7 +119,7 @@ fn complete_args(
     spec: &MagicSpec,
     before: &str,
     word: &str,
-    azure: Option<&AzureSession>,
+    azure: Option<&SessionValues>,
 ) -> Vec<String> {
     let mut matches = Vec::new();
     if let Some((key, value)) = word.split_once('=') {
@@ -136,7 +182,7 @@ fn complete_args(
     matches
 }
 
-pub(crate) fn complete_in(code: &str, cursor: usize, azure: Option<&AzureSession>) -> Completion {
+pub(crate) fn complete_in(code: &str, cursor: usize, azure: Option<&SessionValues>) -> Completion {
     let cursor = floor(code, cursor);
     let (line_start, line) = line_around(code, cursor);
     let before = &code[line_start..cursor];
@@ -378,7 +424,18 @@ mod tests {
             }
         }
         // Not connected: no candidates.
-        assert!(complete_args(&SPEC, "", "target=", Some(&engine.azure)).is_empty());
+        let completer = engine.completer();
+        let line = "%azure.connect location=";
+        let before = completer.complete(line, line.len()).matches;
+        assert!(
+            complete_args(
+                &SPEC,
+                "",
+                "target=",
+                Some(&SessionValues::of(&engine.azure))
+            )
+            .is_empty()
+        );
         engine
             .run_cell(
                 "%azure.connect emulator",
@@ -388,7 +445,8 @@ mod tests {
             )
             .await
             .expect("the embedded emulator connects");
-        let session = Some(&engine.azure);
+        let values = SessionValues::of(&engine.azure);
+        let session = Some(&values);
         let mut all = crate::azure::candidates(&engine.azure, ValueKind::TargetId);
         assert!(all.len() > 1, "the demo workspace has targets: {all:?}");
         assert!(all.iter().any(|t| t == "ionq.simulator"), "{all:?}");
@@ -407,6 +465,17 @@ mod tests {
         // The second bare word is a job, not a target (a word like `quiet` does not count).
         assert!(complete_args(&SPEC, " ionq.simulator ", "ionq", session).is_empty());
         assert!(!complete_args(&SPEC, " quiet ", "ionq", session).is_empty());
+        // The completer handed out before the cell sees the targets after it; a line
+        // without a target parameter is completed as before.
+        assert!(
+            completer
+                .0
+                .lock()
+                .unwrap()
+                .targets
+                .contains(&"ionq.simulator".into())
+        );
+        assert_eq!(completer.complete(line, line.len()).matches, before);
         // Job ids and program names: none yet in this session.
         assert!(crate::azure::candidates(&engine.azure, ValueKind::JobId).is_empty());
     }
