@@ -22,7 +22,6 @@ mod translate;
 
 pub use cancel::Cancel;
 pub use connect::Connect;
-pub use errors::JobError;
 pub use execute::Execute;
 pub use jobs::Jobs;
 pub use output::OutputMagic;
@@ -31,6 +30,7 @@ pub use session::AzureSession;
 pub use status::Status;
 pub use submit::Submit;
 pub use target::TargetMagic;
+pub(crate) use session::candidates;
 
 use azq_client::ClientError;
 

@@ -75,10 +75,6 @@ pub struct Programs {
 }
 
 impl Programs {
-    pub fn get(&self, name: &str) -> Option<&Stored> {
-        self.map.get(name)
-    }
-
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.map.keys().map(String::as_str)
     }

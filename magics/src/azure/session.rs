@@ -8,6 +8,7 @@ use azq_client::{Env, Http, ProviderStatus, Secret, Workspace};
 use super::errors::JobError;
 use super::programs::Programs;
 use crate::MagicError;
+use crate::spec::ValueKind;
 
 /// The target list is fetched again when older than this (`AZQ_TARGETS_MAX_AGE` seconds).
 pub const TARGETS_MAX_AGE: Duration = Duration::from_secs(300);
@@ -174,5 +175,24 @@ impl AzureSession {
             });
         }
         Ok(self.embedded.as_ref().expect("started above"))
+    }
+}
+
+/// Completion candidates from the session for a value of `kind`: the connected workspace's
+/// target ids for `TargetId`, stored programs for `ProgramName`, this session's jobs for
+/// `JobId`; nothing for other kinds.
+pub(crate) fn candidates(session: &AzureSession, kind: ValueKind) -> Vec<String> {
+    match kind {
+        ValueKind::TargetId => session
+            .connection
+            .iter()
+            .flat_map(|c| &c.providers)
+            .flat_map(|p| &p.targets)
+            .map(|t| t.id.clone())
+            .collect(),
+        ValueKind::ProgramName => session.programs.names().map(str::to_owned).collect(),
+        // Newest first: the job just submitted is the one most likely wanted.
+        ValueKind::JobId => session.jobs.iter().rev().cloned().collect(),
+        _ => Vec::new(),
     }
 }
