@@ -26,11 +26,11 @@ KEEP = ("PATH", "LANG", "LC_ALL", "JUPYTER_PATH", "JUPYTER_RUNTIME_DIR", "JUPYTE
 class EmulatorLines:
     """`azq emulator` and everything it printed (URL, connection string, identities)."""
 
-    def __init__(self, azq_bin, *extra):
+    def __init__(self, azq_bin, *extra, job_delay_ms: int = 5):
         import subprocess
 
         self.proc = subprocess.Popen(
-            [str(azq_bin), "emulator", "--port", "0", "--job-delay-ms", "5", "--device-code-interval", "1",
+            [str(azq_bin), "emulator", "--port", "0", "--job-delay-ms", str(job_delay_ms), "--device-code-interval", "1",
              "--api-key", KEY, "--client-secret", SECRET, *extra],
             stdout=subprocess.PIPE, text=True)
         self.lines: dict[str, str] = {}

@@ -41,8 +41,8 @@ PROVIDERS = {
 class Em(EmulatorLines):
     """An emulator with the admin calls the job tests need."""
 
-    def __init__(self, azq_bin, *extra):
-        super().__init__(azq_bin, *extra)
+    def __init__(self, azq_bin, *extra, job_delay_ms: int = 5):
+        super().__init__(azq_bin, *extra, job_delay_ms=job_delay_ms)
         self.http = requests.Session()
         self.http.headers["x-ms-quantum-api-key"] = KEY
         self.ws_url = (f"{self.url}/subscriptions/{self.sub}/resourceGroups/{self.rg}"
@@ -199,8 +199,8 @@ def test_the_sdk_and_azq_read_each_others_jobs(azq_bin, tmp_path):
             assert (theirs.id, theirs.details.target, theirs.details.status) == (mine["id"], "ionq.simulator",
                                                                                  "Succeeded")
             sdk_results = theirs.get_results()["histogram"]
-            assert {k: v for k, v in histogram(ran).items() if v} == {
-                format(int(k), "02b"): v for k, v in sdk_results.items() if v}
+            assert {k: v for k, v in histogram(ran).items() if v} == pytest.approx({
+                format(int(k), "02b"): v for k, v in sdk_results.items() if v})
 
             job = ws.get_targets("ionq.simulator").submit(GHZ, name="from-the-sdk", shots=100)
             job.wait_until_completed(timeout_secs=60)
@@ -243,7 +243,7 @@ def test_the_seeds_get_list_and_cancel(em, kc):
 
 
 def test_cancel_leaves_a_running_job_cancelled(azq_bin, tmp_path):
-    held = Em(azq_bin, "--job-delay-ms", str(HOLD_MS))
+    held = Em(azq_bin, job_delay_ms=HOLD_MS)
     try:
         with kernel(kernel_env(tmp_path)) as kc:
             ok(run(kc, f'%azure.connect connectionString="{held.cs}"'))
@@ -257,10 +257,10 @@ def test_cancel_leaves_a_running_job_cancelled(azq_bin, tmp_path):
             failed(run(kc, "%azure.output"), "JobCancelled")
             failed(run(kc, "%azure.cancel"), "JobNotCancellable")
             # A wait that times out gives the id and the commands, not a bare error.
-            jid2 = None
             ran = ok(run(kc, "%azure.execute bell target=ionq.simulator timeout=1 poll=0.2", timeout=30))
-            jid2 = held.all_jobs()[0]["id"]
-            text = ran.text()
+            jid2 = job_id(ran)
+            assert jid2 != jid and held.call("GET", f"jobs/{jid2}")["status"] == "Waiting"
+            text = ran.result["data"]["text/plain"]
             assert f"%azure.status {jid2}" in text and f"%azure.cancel {jid2}" in text, text
     finally:
         held.close()
@@ -335,7 +335,7 @@ def test_retries_through_faults_create_exactly_one_job(azq_bin, tmp_path):
 # --- Interrupt -----------------------------------------------------------------------------------
 
 def test_an_interrupt_while_executing_is_answered_at_once_and_the_kernel_goes_on(azq_bin, tmp_path):
-    held = Em(azq_bin, "--job-delay-ms", str(HOLD_MS))
+    held = Em(azq_bin, job_delay_ms=HOLD_MS)
     try:
         with kernel_and_manager(kernel_env(tmp_path)) as (kc, km):
             ok(run(kc, f'%azure.connect connectionString="{held.cs}"'))
@@ -364,7 +364,9 @@ def test_an_interrupt_while_executing_is_answered_at_once_and_the_kernel_goes_on
     ("%azure.submit nosuch target=ionq.simulator", "UnknownProgram"),
     ("%azure.submit bell target=ionq.simulatr", "InvalidTarget"),
     ("%azure.submit wide target=ionq.qpu.aria-1", "ProgramTooLarge"),
-    ("%azure.submit bell target=ionq.simulator jobParams={\"shots\": ", "InvalidArgument"),
+    ("%azure.submit bell target=ionq.simulator jobParams={\"shots\": ", "SyntaxError"),
+    ("%azure.submit bell target=ionq.simulator jobParams={\"shots\": 0}", "InvalidJobParams"),
+    ("%azure.submit bell target=ionq.simulator jobParams='{\"shots\" 1}'", "InvalidArgument"),
     ("%azure.submit bell target=ionq.simulator jobParams=[1,2]", "InvalidArgument"),
     ("%azure.submit bell target=ionq.simulator shots=0", "InvalidArgument"),
     ("%azure.submit bell target=ionq.simulator shots=100000000000", "InvalidArgument"),

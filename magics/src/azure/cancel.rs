@@ -22,8 +22,11 @@ static SPEC: MagicSpec = MagicSpec {
     usage: "%azure.cancel [ID]",
     description: "Asks the service to cancel a job that is waiting or running and shows its \
         row. A job that has already finished cannot be cancelled; the error says how it ended.",
-    params: &[Param::positional("ID", "the job's id (a GUID); completion offers this session's jobs")
-        .of(ValueKind::JobId)],
+    params: &[Param::positional(
+        "ID",
+        "the job's id (a GUID); completion offers this session's jobs",
+    )
+    .of(ValueKind::JobId)],
     rules: &[],
     extra: false,
     examples: &[Example {
@@ -66,7 +69,15 @@ impl Magic for Cancel {
         };
         let job = cancelled.map_err(|e| lookup::job_error(e, &job.id, None))?;
         let ws = &ctx.azure.connected()?.workspace.workspace;
-        let note = format!("Cancellation of job {} requested: it is {} now.", job.id, job.status.as_str());
-        Ok(Some(jobview::jobs_table(ws, std::slice::from_ref(&job), Some(&note))))
+        let note = format!(
+            "Cancellation of job {} requested: it is {} now.",
+            job.id,
+            job.status.as_str()
+        );
+        Ok(Some(jobview::jobs_table(
+            ws,
+            std::slice::from_ref(&job),
+            Some(&note),
+        )))
     }
 }

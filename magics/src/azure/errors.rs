@@ -33,9 +33,7 @@ pub enum JobError {
         message: String,
         span: Option<Range<usize>>,
     },
-    #[error(
-        "no job has been submitted in this session; give a job id (`%azure.jobs` lists them)"
-    )]
+    #[error("no job has been submitted in this session; give a job id (`%azure.jobs` lists them)")]
     NoJob,
     #[error("{message}")]
     JobNotFound {

@@ -32,10 +32,19 @@ static PARAMS: [Param; 8] = [
     submission::PARAMS[3],
     submission::PARAMS[4],
     submission::PARAMS[5],
-    Param::named("timeout", "how long to wait for the job, in seconds (default 300); the job goes on after")
-        .of(ValueKind::Seconds { min: 1, max: 7 * 86_400 }),
-    Param::named("poll", "the longest pause between status checks, in seconds (default 5)")
-        .of(ValueKind::Seconds { min: 0, max: 3_600 }),
+    Param::named(
+        "timeout",
+        "how long to wait for the job, in seconds (default 300); the job goes on after",
+    )
+    .of(ValueKind::Seconds {
+        min: 1,
+        max: 7 * 86_400,
+    }),
+    Param::named(
+        "poll",
+        "the longest pause between status checks, in seconds (default 5)",
+    )
+    .of(ValueKind::Seconds { min: 0, max: 3_600 }),
 ];
 
 static SPEC: MagicSpec = MagicSpec {
@@ -115,9 +124,15 @@ impl Magic for Execute {
         while !job.status.is_terminal() {
             let left = timeout.saturating_sub(started.elapsed());
             if left.is_zero() {
-                let shown = follow_up(&job, &format!("Stopped waiting after {} s", timeout.as_secs()));
+                let why = format!("Stopped waiting after {} s", timeout.as_secs_f64());
+                let shown = follow_up(&job, &why);
                 ctx.out.update(&display, shown.clone());
-                return Ok(None);
+                let ws = &ctx.azure.connected()?.workspace.workspace;
+                return Ok(Some(jobview::jobs_table(
+                    ws,
+                    std::slice::from_ref(&job),
+                    Some(shown.plain()),
+                )));
             }
             tokio::select! {
                 () = tokio::time::sleep(pause.min(left)) => {}

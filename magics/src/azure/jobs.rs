@@ -37,13 +37,23 @@ static SPEC: MagicSpec = MagicSpec {
         exist. `status`, `target` and `since` (a date or an RFC 3339 time, UTC) are applied by \
         the service; FILTER keeps the jobs whose id, name or target contains it (any case).",
     params: &[
-        Param::positional("FILTER", "text the job's id, name or target must contain").of(ValueKind::Text),
-        Param::named("count", "the most rows to show (default 30)")
-            .of(ValueKind::Int { min: 1, max: MAX_COUNT }),
-        Param::named("status", "only jobs in this state: Waiting, Executing, Succeeded, Failed or Cancelled")
-            .of(ValueKind::OneOf(STATUSES)),
+        Param::positional("FILTER", "text the job's id, name or target must contain")
+            .of(ValueKind::Text),
+        Param::named("count", "the most rows to show (default 30)").of(ValueKind::Int {
+            min: 1,
+            max: MAX_COUNT,
+        }),
+        Param::named(
+            "status",
+            "only jobs in this state: Waiting, Executing, Succeeded, Failed or Cancelled",
+        )
+        .of(ValueKind::OneOf(STATUSES)),
         Param::named("target", "only jobs on this target").of(ValueKind::TargetId),
-        Param::named("since", "only jobs created at or after this date or time (UTC)").of(ValueKind::Timestamp),
+        Param::named(
+            "since",
+            "only jobs created at or after this date or time (UTC)",
+        )
+        .of(ValueKind::Timestamp),
     ],
     rules: &[],
     extra: false,
@@ -57,15 +67,24 @@ static SPEC: MagicSpec = MagicSpec {
             says: "The 5 newest succeeded jobs whose id, name or target contains `bell`.",
         },
     ],
-    errors: &["NotConnected", "InvalidArgument", "ServiceError", "NetworkError"],
+    errors: &[
+        "NotConnected",
+        "InvalidArgument",
+        "ServiceError",
+        "NetworkError",
+    ],
 };
 
 fn matches(job: &JobDetails, needle: &str) -> bool {
     needle.is_empty()
-        || [Some(job.id.as_str()), job.name.as_deref(), Some(job.target.as_str())]
-            .into_iter()
-            .flatten()
-            .any(|s| s.to_lowercase().contains(needle))
+        || [
+            Some(job.id.as_str()),
+            job.name.as_deref(),
+            Some(job.target.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|s| s.to_lowercase().contains(needle))
 }
 
 /// `2026-12-01` becomes the start of that day; a time is passed on as written.
@@ -91,14 +110,11 @@ impl Magic for Jobs {
             .map(|(f, _)| f.to_lowercase())
             .unwrap_or_default();
         let connection = ctx.azure.connected()?;
-        let target = match bound.text("target") {
-            Some(t) => Some(
-                connection
-                    .find_target(t)
-                    .map_or_else(|| t.to_owned(), |(_, id)| id.to_owned()),
-            ),
-            None => None,
-        };
+        let target = bound.text("target").map(|t| {
+            connection
+                .find_target(t)
+                .map_or_else(|| t.to_owned(), |(_, id)| id.to_owned())
+        });
         let status = bound.text("status").map(|s| {
             let canonical = STATUSES
                 .iter()
@@ -143,11 +159,13 @@ impl Magic for Jobs {
             }
         }
         let note = if shown.is_empty() {
-            Some(if needle.is_empty() && bound.named_spans().next().is_none() {
-                "No jobs in this workspace yet; `%azure.submit` sends one.".to_owned()
-            } else {
-                "No jobs match.".to_owned()
-            })
+            Some(
+                if needle.is_empty() && bound.named_spans().next().is_none() {
+                    "No jobs in this workspace yet; `%azure.submit` sends one.".to_owned()
+                } else {
+                    "No jobs match.".to_owned()
+                },
+            )
         } else if more {
             Some(format!(
                 "Showing the newest {count} matching jobs; more exist (give count=N for more)."

@@ -110,9 +110,7 @@ pub fn jobs_table(ws: &WorkspaceRef, jobs: &[JobDetails], note: Option<&str>) ->
         plain.push('\n');
         plain.push_str(&line(r));
     }
-    let mut html = String::from(
-        "<table class=\"azq-jobs\"><thead><tr>",
-    );
+    let mut html = String::from("<table class=\"azq-jobs\"><thead><tr>");
     for h in HEADS {
         html.push_str(&format!("<th style=\"text-align:start\">{h}</th>"));
     }

@@ -27,10 +27,10 @@ pub use jobs::Jobs;
 pub use output::OutputMagic;
 pub use qasm::{QasmCell, QasmLine};
 pub use session::AzureSession;
+pub(crate) use session::candidates;
 pub use status::Status;
 pub use submit::Submit;
 pub use target::TargetMagic;
-pub(crate) use session::candidates;
 
 use azq_client::ClientError;
 

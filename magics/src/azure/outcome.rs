@@ -105,13 +105,16 @@ fn raw(job: &JobDetails, format: &str, bytes: &[u8]) -> Bundle {
         "Output of job {} ({}), in {}, shown as it came{}:",
         job.id,
         job.target,
-        if format.is_empty() { "an unnamed format" } else { format },
+        if format.is_empty() {
+            "an unnamed format"
+        } else {
+            format
+        },
         if cut { " (the first 64 KiB)" } else { "" }
     );
-    Bundle::text(format!("{head}\n{text}"))
-        .with_html(format!(
-            "<p>{}</p><pre>{}</pre>",
-            escape_html(&head),
-            escape_html(&text)
-        ))
+    Bundle::text(format!("{head}\n{text}")).with_html(format!(
+        "<p>{}</p><pre>{}</pre>",
+        escape_html(&head),
+        escape_html(&text)
+    ))
 }

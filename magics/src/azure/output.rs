@@ -26,8 +26,11 @@ static SPEC: MagicSpec = MagicSpec {
         application/x-azq.histogram+json. Outcomes are the program's classical bits, most \
         significant first. A job that failed or was cancelled ends with its error; one that \
         has not finished says so.",
-    params: &[Param::positional("ID", "the job's id (a GUID); completion offers this session's jobs")
-        .of(ValueKind::JobId)],
+    params: &[Param::positional(
+        "ID",
+        "the job's id (a GUID); completion offers this session's jobs",
+    )
+    .of(ValueKind::JobId)],
     rules: &[],
     extra: false,
     examples: &[Example {

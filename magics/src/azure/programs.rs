@@ -179,11 +179,7 @@ pub fn from_cell(name: &str, body: &str, body_start: usize) -> Result<Stored, Jo
 
 /// Reads a program file (OpenQASM, QIR text, IonQ JSON or Quil; recognised by extension or
 /// content). `span` is where the path is written, for errors that are about the file itself.
-pub fn from_file(
-    name: &str,
-    path: &Path,
-    span: Option<Range<usize>>,
-) -> Result<Stored, JobError> {
+pub fn from_file(name: &str, path: &Path, span: Option<Range<usize>>) -> Result<Stored, JobError> {
     use std::io::Read;
     let unreadable = |why: String| JobError::InvalidProgram {
         message: format!("cannot read `{}`: {why}", path.display()),

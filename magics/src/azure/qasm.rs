@@ -34,8 +34,10 @@ static CELL_SPEC: MagicSpec = MagicSpec {
     description: "Checks the program at once (an error points at the line and column) and \
         keeps it in this session under NAME, replacing any program of that name. \
         `qelib1.inc` is built in. `%azure.submit NAME` and `%azure.execute NAME` run it.",
-    params: &[Param::positional("NAME", "the program's name: letters, digits, `_`, `-`, `.`")
-        .of(ValueKind::ProgramName)],
+    params: &[
+        Param::positional("NAME", "the program's name: letters, digits, `_`, `-`, `.`")
+            .of(ValueKind::ProgramName),
+    ],
     rules: &[],
     extra: false,
     examples: &[Example {

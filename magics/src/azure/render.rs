@@ -194,34 +194,6 @@ pub fn signed_in(account: &str) -> Bundle {
     Bundle::text(text.clone()).with_html(format!("<div>{}</div>", escape_html(&text)))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_device_code_prompt_keeps_what_the_authority_sent_out_of_script() {
-        let b = device_code(
-            "javascript:alert(1)",
-            "');alert(1)//",
-            Duration::from_secs(900),
-        );
-        let html = b.get("text/html").and_then(|v| v.as_str()).unwrap();
-        assert!(!html.contains("href=\"javascript"), "{html}");
-        assert!(html.contains("writeText(this.dataset.code)"), "{html}");
-        assert!(html.contains("data-code=\"&#39;);alert(1)//\""), "{html}");
-        let b = device_code(
-            "https://login.example/device",
-            "ABC",
-            Duration::from_secs(60),
-        );
-        let html = b.get("text/html").and_then(|v| v.as_str()).unwrap();
-        assert!(
-            html.contains("<a href=\"https://login.example/device\""),
-            "{html}"
-        );
-    }
-}
-
 /// One target's row under a line (`%azure.target`), or `None` when the workspace has no
 /// such target.
 pub fn target_row(c: &Connection, id: &str, line: &str) -> Option<Bundle> {
@@ -292,4 +264,32 @@ pub fn target_row(c: &Connection, id: &str, line: &str) -> Option<Bundle> {
             .with_html(html)
             .with_data("target", data),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_device_code_prompt_keeps_what_the_authority_sent_out_of_script() {
+        let b = device_code(
+            "javascript:alert(1)",
+            "');alert(1)//",
+            Duration::from_secs(900),
+        );
+        let html = b.get("text/html").and_then(|v| v.as_str()).unwrap();
+        assert!(!html.contains("href=\"javascript"), "{html}");
+        assert!(html.contains("writeText(this.dataset.code)"), "{html}");
+        assert!(html.contains("data-code=\"&#39;);alert(1)//\""), "{html}");
+        let b = device_code(
+            "https://login.example/device",
+            "ABC",
+            Duration::from_secs(60),
+        );
+        let html = b.get("text/html").and_then(|v| v.as_str()).unwrap();
+        assert!(
+            html.contains("<a href=\"https://login.example/device\""),
+            "{html}"
+        );
+    }
 }

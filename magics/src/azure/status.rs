@@ -22,8 +22,11 @@ static SPEC: MagicSpec = MagicSpec {
         target, times and cost estimate. A failed job also shows the error the provider \
         reported. Without an ID, the last job `%azure.submit` or `%azure.execute` sent in this \
         session.",
-    params: &[Param::positional("ID", "the job's id (a GUID); completion offers this session's jobs")
-        .of(ValueKind::JobId)],
+    params: &[Param::positional(
+        "ID",
+        "the job's id (a GUID); completion offers this session's jobs",
+    )
+    .of(ValueKind::JobId)],
     rules: &[],
     extra: false,
     examples: &[Example {
@@ -47,6 +50,10 @@ impl Magic for Status {
             .error_data
             .as_ref()
             .map(|e| format!("{}: {}", e.code, e.message));
-        Ok(Some(jobview::jobs_table(ws, std::slice::from_ref(&job), note.as_deref())))
+        Ok(Some(jobview::jobs_table(
+            ws,
+            std::slice::from_ref(&job),
+            note.as_deref(),
+        )))
     }
 }

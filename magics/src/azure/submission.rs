@@ -20,18 +20,39 @@ use crate::spec::{Param, ValueKind};
 
 /// The parameters `%azure.submit` and `%azure.execute` both take.
 pub const PARAMS: [Param; 6] = [
-    Param::positional("PROGRAM", "the name of a program stored with `%%qasm NAME` (`%qasm` lists them)")
-        .of(ValueKind::ProgramName),
-    Param::named("file", "a program file instead: .qasm (OpenQASM 2), .ll (QIR text), .json (IonQ) or .quil")
-        .of(ValueKind::Path),
-    Param::named("target", "the target to run on (default: the one `%azure.target` set)")
-        .of(ValueKind::TargetId),
-    Param::named("shots", "how many times to run the program (the target's default when left out)")
-        .of(ValueKind::Int { min: 1, max: MAX_SHOTS }),
-    Param::named("jobName", "the job's name (default: the program's name, or the file's stem)")
-        .of(ValueKind::Text),
-    Param::named("jobParams", "a JSON object of input parameters for the target, e.g. {\"error-mitigation\": false}")
-        .of(ValueKind::JsonObject),
+    Param::positional(
+        "PROGRAM",
+        "the name of a program stored with `%%qasm NAME` (`%qasm` lists them)",
+    )
+    .of(ValueKind::ProgramName),
+    Param::named(
+        "file",
+        "a program file instead: .qasm (OpenQASM 2), .ll (QIR text), .json (IonQ) or .quil",
+    )
+    .of(ValueKind::Path),
+    Param::named(
+        "target",
+        "the target to run on (default: the one `%azure.target` set)",
+    )
+    .of(ValueKind::TargetId),
+    Param::named(
+        "shots",
+        "how many times to run the program (the target's default when left out)",
+    )
+    .of(ValueKind::Int {
+        min: 1,
+        max: MAX_SHOTS,
+    }),
+    Param::named(
+        "jobName",
+        "the job's name (default: the program's name, or the file's stem)",
+    )
+    .of(ValueKind::Text),
+    Param::named(
+        "jobParams",
+        "a JSON object of input parameters for the target, e.g. {\"error-mitigation\": false}",
+    )
+    .of(ValueKind::JsonObject),
 ];
 
 /// The program a submission names: stored, or read from `file=` now.

@@ -68,6 +68,10 @@ impl Magic for Submit {
             "Submitted job {} to {}. `%azure.status` follows it; `%azure.output` shows its results.",
             job.id, job.target
         );
-        Ok(Some(jobview::jobs_table(ws, std::slice::from_ref(&job), Some(&note))))
+        Ok(Some(jobview::jobs_table(
+            ws,
+            std::slice::from_ref(&job),
+            Some(&note),
+        )))
     }
 }

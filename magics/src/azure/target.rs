@@ -26,8 +26,10 @@ static SPEC: MagicSpec = MagicSpec {
         `%azure.submit` and `%azure.execute` use, and shows its availability; ids compare \
         without case. Without one, shows the active target. `%azure.connect` lists the \
         workspace's targets, and completion offers them.",
-    params: &[Param::positional("ID", "a target of the workspace, e.g. ionq.simulator")
-        .of(ValueKind::TargetId)],
+    params: &[
+        Param::positional("ID", "a target of the workspace, e.g. ionq.simulator")
+            .of(ValueKind::TargetId),
+    ],
     rules: &[],
     extra: false,
     examples: &[
@@ -40,7 +42,12 @@ static SPEC: MagicSpec = MagicSpec {
             says: "Shows the active target.",
         },
     ],
-    errors: &["NotConnected", "NoTarget", "InvalidTarget", "InvalidArgument"],
+    errors: &[
+        "NotConnected",
+        "NoTarget",
+        "InvalidTarget",
+        "InvalidArgument",
+    ],
 };
 
 /// "not a target of this workspace", with the nearest one.

@@ -145,7 +145,8 @@ pub fn translate(
             };
             params.insert("entryPoint".into(), json!("ENTRYPOINT__main"));
             params.insert("arguments".into(), json!([]));
-            let estimator = p == "microsoft-qc" || target.eq_ignore_ascii_case("microsoft.estimator");
+            let estimator =
+                p == "microsoft-qc" || target.eq_ignore_ascii_case("microsoft.estimator");
             if !estimator && let Some(s) = shots {
                 params.insert("shots".into(), json!(s));
             }
