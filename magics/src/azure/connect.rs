@@ -539,6 +539,12 @@ impl Magic for Connect {
             emulator: emulator.map(|(url, _)| url),
         };
         let shown = render::connection(&connection, Duration::ZERO);
+        // The active target stays only if the workspace now connected offers it.
+        if let Some(t) = &ctx.azure.target
+            && connection.find_target(t).is_none()
+        {
+            ctx.azure.target = None;
+        }
         ctx.azure.connection = Some(connection);
         Ok(Some(shown))
     }

@@ -68,9 +68,11 @@ fn cells(job: &JobDetails) -> [String; 7] {
     ]
 }
 
-/// One job as JSON for `application/x-azq.jobs+json`.
-pub fn job_json(ws: &WorkspaceRef, job: &JobDetails) -> Value {
-    json!({
+/// One job as JSON for `application/x-azq.jobs+json` (the portal link is left out: it is
+/// the workspace's job page with `microsoft_azure_quantum_jobid=<id>`, and would double the
+/// size of a long listing).
+pub fn job_json(job: &JobDetails) -> Value {
+    let mut row = json!({
         "id": job.id,
         "name": job.name,
         "status": job.status.as_str(),
@@ -79,9 +81,11 @@ pub fn job_json(ws: &WorkspaceRef, job: &JobDetails) -> Value {
         "creation_time": job.creation_time,
         "begin_execution_time": job.begin_execution_time,
         "end_execution_time": job.end_execution_time,
-        "uri": portal_url(ws, &job.id),
-        "error": job.error_data.as_ref().map(|e| json!({"code": e.code, "message": e.message})),
-    })
+    });
+    if let Some(e) = &job.error_data {
+        row["error"] = json!({"code": e.code, "message": e.message});
+    }
+    row
 }
 
 /// Jobs as a table: aligned text, an HTML table whose ids link to the portal, and JSON.
@@ -120,12 +124,16 @@ pub fn jobs_table(ws: &WorkspaceRef, jobs: &[JobDetails], note: Option<&str>) ->
         for (i, c) in r.iter().enumerate() {
             if i == 1 {
                 html.push_str(&format!(
-                    "<td><a href=\"{}\" target=\"_blank\" rel=\"noopener\">{}</a></td>",
+                    "<td><a href=\"{}\" target=\"_blank\">{}</a></td>",
                     escape_html(&portal_url(ws, &job.id)),
                     escape_html(c)
                 ));
             } else if i == 2 {
-                html.push_str(&format!("<td>{}</td>", status_badge(&job.status)));
+                html.push_str(&format!(
+                    "<td class=\"{}\">{}</td>",
+                    escape_html(job.status.as_str()),
+                    escape_html(c)
+                ));
             } else {
                 html.push_str(&format!("<td>{}</td>", escape_html(c)));
             }
@@ -138,7 +146,7 @@ pub fn jobs_table(ws: &WorkspaceRef, jobs: &[JobDetails], note: Option<&str>) ->
         plain.push_str(note);
         html.push_str(&format!("<p>{}</p>", escape_html(note)));
     }
-    let data: Vec<Value> = jobs.iter().map(|j| job_json(ws, j)).collect();
+    let data: Vec<Value> = jobs.iter().map(job_json).collect();
     Bundle::text(plain)
         .with_html(html)
         .with_data("jobs", Value::Array(data))

@@ -118,3 +118,48 @@ fn raw(job: &JobDetails, format: &str, bytes: &[u8]) -> Bundle {
         escape_html(&text)
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ionq_job(meta: &[(&str, &str)]) -> JobDetails {
+        JobDetails {
+            id: "j".into(),
+            target: "ionq.simulator".into(),
+            output_data_format: Some("ionq.quantum-results.v1".into()),
+            metadata: Some(
+                meta.iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            ),
+            ..JobDetails::default()
+        }
+    }
+
+    #[test]
+    fn ionq_keys_are_read_back_through_the_measurement_map() {
+        // Three qubits; the program measures qubit 2 into c[0] and qubit 0 into c[1].
+        let job = ionq_job(&[("num_qubits", "3"), ("meas_map", "[2, 0]")]);
+        // Key 1 = qubit 0 set; key 4 = qubit 2 set; key 6 = qubits 1 and 2 set.
+        let value = json!({"histogram": {"1": 0.5, "4": 0.25, "6": 0.25}});
+        let h = decode(&job, "ionq.quantum-results.v1", &value).unwrap();
+        let got: Vec<(&str, f64)> = h.outcomes.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        // c = c[1] c[0]: qubit 0 set → "10"; qubit 2 set → "01" (twice: 0.25 + 0.25).
+        assert_eq!(got, [("01", 0.5), ("10", 0.5)]);
+    }
+
+    #[test]
+    fn ionq_without_metadata_spans_the_widest_key_and_bad_output_is_named() {
+        let job = ionq_job(&[]);
+        let value = json!({"histogram": {"0": 0.5, "3": 0.5}});
+        let h = decode(&job, "ionq.quantum-results.v1", &value).unwrap();
+        assert_eq!(h.outcomes.keys().collect::<Vec<_>>(), ["00", "11"]);
+        // A measurement map that names a qubit the circuit lacks is ignored, not indexed.
+        let job = ionq_job(&[("num_qubits", "2"), ("meas_map", "[7]")]);
+        assert_eq!(decode(&job, "ionq.quantum-results.v1", &value).unwrap(), h);
+        let err = show(&job, b"not json").unwrap_err();
+        assert_eq!(err.name(), "JobOutputDownloadFailed");
+    }
+}
