@@ -27,7 +27,8 @@ SDK, ...) so that both see the same machine.
            the cell minus twice the nominal delay is shown too.
 
 The 10,000 jobs are made by the emulator's admin route `POST /_emulator/jobs {"count": N}`
-when it has one, otherwise by PUTs of the data-plane API from a few threads.
+(finished jobs on three targets) when it has one, otherwise by PUTs of the data-plane API from
+a few threads (jobs that stay Waiting).
 
   AZQ_BIN=target/release/azq .venv/bin/python bench/jobs_bench.py [--json]
 """
@@ -39,6 +40,7 @@ import concurrent.futures
 import http.client
 import json
 import os
+import re
 import shutil
 import ssl
 import statistics
@@ -59,6 +61,8 @@ API_VERSION = "2026-01-15-preview"
 BELL = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'
 # The azq kernel under test is AZQ_BIN, whatever kernelspec the environment has installed.
 KERNEL = "azq-jobs-bench"
+# The SDK's listing of 10,000 jobs takes seconds, more on a loaded machine: a hang guard only.
+LIST_DEADLINE_S = 300
 
 
 def install_kernelspec(tmp: str) -> None:
@@ -117,15 +121,15 @@ class Emulator:
 
     def fill(self, n: int, threads: int = 4) -> str:
         """Puts n jobs into the workspace; says how."""
-        conn = self.connection()
-        status, _ = self.call(conn, "POST", "/_emulator/jobs", {"count": n})
-        if status in (200, 201, 204):
-            conn.close()
-            return "POST /_emulator/jobs"
-        conn.close()
         targets = [("ionq", "ionq.simulator", "ionq.circuit.v1"),
                    ("quantinuum", "quantinuum.sim.h2-1sc", "honeywell.openqasm.v1"),
                    ("rigetti", "rigetti.sim.qvm", "rigetti.quil.v1")]
+        conn = self.connection()
+        # The admin route (finished jobs: Succeeded, Failed, Cancelled in turn, one a second).
+        status, _ = self.call(conn, "POST", "/_emulator/jobs", {"count": n, "targets": [t for _, t, _ in targets]})
+        conn.close()
+        if status == 200:
+            return "POST /_emulator/jobs (finished jobs)"
 
         def put(indices: range) -> None:
             c = self.connection()
@@ -145,7 +149,7 @@ class Emulator:
         with concurrent.futures.ThreadPoolExecutor(threads) as pool:
             for f in [pool.submit(put, range(i, min(n, i + chunk))) for i in range(0, n, chunk)]:
                 f.result()
-        return f"PUT jobs/{{id}} from {threads} threads (status {status} from POST /_emulator/jobs)"
+        return f"PUT jobs/{{id}} from {threads} threads (Waiting jobs; POST /_emulator/jobs answered {status})"
 
     def jobs(self) -> list[dict]:
         """Every job, through all pages."""
@@ -179,10 +183,12 @@ def status_kib(pid: int, field: str) -> int:
 
 
 def when(stamp: str) -> float:
-    # Seven fractional digits (.NET style); Python takes six.
-    head, _, rest = stamp.partition(".")
-    frac = "".join(ch for ch in rest if ch.isdigit())[:6]
-    return datetime.fromisoformat(f"{head}.{frac}+00:00").timestamp()
+    """Seconds since the epoch of the service's UTC timestamps, whose fractions have seven
+    digits (.NET style) where Python reads six."""
+    m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(?:Z|\+00:00)", stamp)
+    if not m:
+        raise ValueError(f"not a UTC timestamp: {stamp!r}")
+    return datetime.fromisoformat(m[1] + "+00:00").timestamp() + int(m[2] or 0) / 10 ** len(m[2] or "0")
 
 
 def sdk_setup(cs: str) -> str:
@@ -246,14 +252,14 @@ def bench_list(tmp: str, n_jobs: int, runs: int, submit_n: int, with_azq: bool) 
             probe.drain(0.3)
             pid = probe.pid()
             before, hwm0 = tree_rss_kib(pid), status_kib(pid, "VmHWM")
-            out[name]["times"].append(probe.execute(cell))
+            out[name]["times"].append(probe.execute(cell, LIST_DEADLINE_S))
             probe.drain(0.3)
             out[name]["rss_before_mib"] = before / 1024
             out[name]["rss_growth_mib"] = (tree_rss_kib(pid) - before) / 1024
             out[name]["hwm_growth_mib"] = (status_kib(pid, "VmHWM") - hwm0) / 1024
         for _ in range(runs - 1):
             for name, (probe, cell) in cells.items():
-                out[name]["times"].append(probe.execute(cell))
+                out[name]["times"].append(probe.execute(cell, LIST_DEADLINE_S))
         for name, (probe, _) in cells.items():
             out[name]["rss_after_all_mib"] = tree_rss_kib(probe.pid()) / 1024
             out[name]["list"] = summary(out[name].pop("times"))
@@ -391,6 +397,8 @@ def main() -> int:
         for label, get, unit, _ in metrics:
             print(f"{label:<40} {get('ipykernel+SDK'):>11.2f}{unit:<3}")
     if args.json:
+        results["load_average"] = os.getloadavg()[0]
+        results["args"] = vars(args)
         print(json.dumps(results, indent=1))
     return 0
 
