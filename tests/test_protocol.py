@@ -343,7 +343,7 @@ def test_rust_code_says_rust_cells_are_not_in_this_build(kernel):
     assert "--features" not in evalue and "cargo build" not in evalue
 
 
-@pytest.mark.parametrize("cell", ["%azure.submit bell", "%azure.jobs", "%Azure.Target ionq.simulator", "%%qasm bell\nqreg q[1];"])
+@pytest.mark.parametrize("cell", ["%azure.quotas", "%Azure.Quotas"])
 def test_planned_magics_say_they_are_not_in_this_build(kernel, cell):
     _, kc = kernel
     reply, msgs = run(kc, cell)
@@ -354,7 +354,7 @@ def test_planned_magics_say_they_are_not_in_this_build(kernel, cell):
 
 def test_a_misspelt_planned_magic_is_still_unknown(kernel):
     _, kc = kernel
-    reply, _ = run(kc, "%azure.sbumit bell")
+    reply, _ = run(kc, "%azure.qutoas")
     assert reply["content"]["ename"] == "UnknownMagic"
 
 

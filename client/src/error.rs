@@ -55,6 +55,27 @@ pub enum ClientError {
     },
     #[error("the token cache {path}: {detail}")]
     TokenCacheError { path: String, detail: String },
+    /// The workspace has no job of this id (404 on a job).
+    #[error(
+        "job {id} was not found in workspace {workspace}; check the id (listing the \
+         workspace's jobs shows the ids it has), or whether it was submitted to another workspace"
+    )]
+    JobNotFound { id: String, workspace: String },
+    /// The input could not be stored or the service refused the job.
+    #[error("the job could not be submitted: {0}")]
+    JobSubmissionFailed(String),
+    /// The job's output could not be read.
+    #[error("the output of job {id} could not be read: {detail}")]
+    JobOutputDownloadFailed { id: String, detail: String },
+    /// A job filter that cannot be sent.
+    #[error("{0}")]
+    InvalidJobFilter(String),
+    /// Cancel of a job that has ended already.
+    #[error("job {id} cannot be cancelled: it has already finished ({status})")]
+    JobNotCancellable { id: String, status: String },
+    /// A storage account connection string that cannot be used.
+    #[error("the storage connection string {0}")]
+    InvalidStorageConnectionString(String),
 }
 
 impl ClientError {
@@ -72,6 +93,12 @@ impl ClientError {
             ClientError::NetworkError { .. } => "NetworkError",
             ClientError::ServiceError { .. } => "ServiceError",
             ClientError::TokenCacheError { .. } => "TokenCacheError",
+            ClientError::JobNotFound { .. } => "JobNotFound",
+            ClientError::JobSubmissionFailed(_) => "JobSubmissionFailed",
+            ClientError::JobOutputDownloadFailed { .. } => "JobOutputDownloadFailed",
+            ClientError::InvalidJobFilter(_) => "InvalidJobFilter",
+            ClientError::JobNotCancellable { .. } => "JobNotCancellable",
+            ClientError::InvalidStorageConnectionString(_) => "InvalidStorageConnectionString",
         }
     }
 }

@@ -35,7 +35,8 @@ pub struct Request {
     pub url: Url,
     pub headers: Vec<(&'static str, String)>,
     pub secret_header: Option<(&'static str, Secret)>,
-    pub body: Option<(&'static str, Vec<u8>)>,
+    /// The content type and the bytes.
+    pub body: Option<(String, Vec<u8>)>,
     /// Whether sending it twice is harmless (then it is retried).
     pub idempotent: bool,
 }
@@ -81,7 +82,37 @@ impl Request {
             url,
             headers: Vec::new(),
             secret_header: None,
-            body: Some(("application/x-www-form-urlencoded", body.into_bytes())),
+            body: Some((
+                "application/x-www-form-urlencoded".into(),
+                body.into_bytes(),
+            )),
+            idempotent: true,
+        }
+    }
+
+    /// A request of `method` with a JSON body.
+    pub fn json(method: reqwest::Method, url: Url, body: &serde_json::Value) -> Request {
+        Request::bytes(
+            method,
+            url,
+            "application/json",
+            body.to_string().into_bytes(),
+        )
+    }
+
+    /// A request of `method` with a body of `content_type`.
+    pub fn bytes(
+        method: reqwest::Method,
+        url: Url,
+        content_type: impl Into<String>,
+        body: Vec<u8>,
+    ) -> Request {
+        Request {
+            method,
+            url,
+            headers: Vec::new(),
+            secret_header: None,
+            body: Some((content_type.into(), body)),
             idempotent: true,
         }
     }
@@ -210,11 +241,21 @@ impl Http {
 
     /// Sends `req`, retrying what may be retried, and reads the whole body.
     pub async fn send(&self, req: Request) -> Result<Response, ClientError> {
+        self.send_limited(req, MAX_BODY).await
+    }
+
+    /// [`Http::send`] with another cap on the answer's size (downloads).
+    pub async fn send_limited(&self, req: Request, limit: usize) -> Result<Response, ClientError> {
         if req.secret_header.is_some() || req.body.is_some() {
             ensure_secure(&req.url)?;
         }
         let host = host_of(&req.url);
-        let request_id = uuid::Uuid::new_v4().to_string();
+        // A request that names its id (one it has signed, as Shared Key does) keeps it.
+        let request_id = req
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("x-ms-client-request-id"))
+            .map_or_else(|| uuid::Uuid::new_v4().to_string(), |(_, v)| v.clone());
         let started = Instant::now();
         let mut attempt = 0;
         loop {
@@ -225,7 +266,9 @@ impl Http {
                 .timeout(remaining.max(Duration::from_millis(1)))
                 .header("x-ms-client-request-id", &request_id);
             for (name, value) in &req.headers {
-                builder = builder.header(*name, value);
+                if !name.eq_ignore_ascii_case("x-ms-client-request-id") {
+                    builder = builder.header(*name, value);
+                }
             }
             if let Some((name, value)) = &req.secret_header {
                 let mut v =
@@ -241,7 +284,7 @@ impl Http {
             }
             if let Some((content_type, body)) = &req.body {
                 builder = builder
-                    .header("content-type", *content_type)
+                    .header("content-type", content_type.as_str())
                     .body(body.clone());
             }
             let retry_left = req.idempotent && attempt < MAX_RETRIES;
@@ -259,7 +302,7 @@ impl Http {
                         }
                     }
                     let headers = resp.headers().clone();
-                    let body = read_body(resp, &host, started).await?;
+                    let body = read_body(resp, &host, started, limit).await?;
                     return Ok(Response {
                         status,
                         headers,
@@ -282,12 +325,13 @@ impl Http {
     }
 }
 
-/// Reads a body in chunks, refusing one over [`MAX_BODY`] (by its Content-Length when it has
+/// Reads a body in chunks, refusing one over `limit` (by its Content-Length when it has
 /// one, before reading anything).
 async fn read_body(
     mut resp: reqwest::Response,
     host: &str,
     started: Instant,
+    limit: usize,
 ) -> Result<Vec<u8>, ClientError> {
     let status = resp.status().as_u16();
     let too_big = || ClientError::ServiceError {
@@ -296,11 +340,11 @@ async fn read_body(
         code: None,
         message: format!(
             "its answer is larger than {} MiB, more than azq reads",
-            MAX_BODY >> 20
+            limit >> 20
         ),
     };
     let declared = resp.content_length().unwrap_or(0);
-    if declared > MAX_BODY as u64 {
+    if declared > limit as u64 {
         return Err(too_big());
     }
     let mut body = Vec::with_capacity(declared as usize);
@@ -309,7 +353,7 @@ async fn read_body(
         .await
         .map_err(|e| network_error(host, &e, started))?
     {
-        if body.len() + chunk.len() > MAX_BODY {
+        if body.len() + chunk.len() > limit {
             return Err(too_big());
         }
         body.extend_from_slice(&chunk);

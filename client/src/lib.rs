@@ -9,6 +9,7 @@ pub mod endpoints;
 pub mod env;
 pub mod error;
 pub mod http;
+pub mod jobs;
 pub mod models;
 pub mod resource;
 pub mod secret;
@@ -20,6 +21,10 @@ pub use endpoints::Endpoints;
 pub use env::Env;
 pub use error::ClientError;
 pub use http::Http;
+pub use jobs::{
+    CostEstimate, ErrorData, JobDetails, JobFilter, JobPages, JobStatus, NewJob, Quota,
+    SessionDetails, UsageEvent,
+};
 pub use models::{ProviderStatus, TargetStatus};
 pub use resource::{WorkspaceRef, nearest_region, normalize_location, parse_resource_id};
 pub use secret::Secret;

@@ -19,9 +19,9 @@ use crate::secret::Secret;
 /// The data-plane api-version azq speaks (what the official SDK sends).
 pub const API_VERSION: &str = "2026-01-15-preview";
 /// At most this many pages are followed in one listing (a loop guard).
-const MAX_PAGES: usize = 1000;
+pub(crate) const MAX_PAGES: usize = 1000;
 /// The pages after the first (which may wait for a sign-in) take at most this long in all.
-const LISTING_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
+pub(crate) const LISTING_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// How requests are signed.
 #[derive(Clone)]
@@ -49,7 +49,7 @@ pub struct Workspace {
     /// The data plane's base URL (ends in `/`).
     pub endpoint: Url,
     auth: Auth,
-    http: Http,
+    pub(crate) http: Http,
 }
 
 impl std::fmt::Debug for Workspace {
@@ -190,6 +190,18 @@ impl Workspace {
         prompt: &mut dyn Prompt,
         what: &str,
     ) -> Result<crate::http::Response, ClientError> {
+        self.call_on(req, prompt, what, false).await
+    }
+
+    /// [`Workspace::call`]; for a request about one item (`item`), a 404 is the workspace's
+    /// only when its code names the workspace, and is otherwise left to the caller.
+    pub(crate) async fn call_on(
+        &self,
+        req: Request,
+        prompt: &mut dyn Prompt,
+        what: &str,
+        item: bool,
+    ) -> Result<crate::http::Response, ClientError> {
         let req = self.sign(req, prompt).await?;
         let resp = self.http.send(req).await?;
         match resp.status {
@@ -225,8 +237,8 @@ impl Workspace {
                     },
                 })
             }
-            404 if resp.error_parts().0.as_deref().is_none_or(|c| {
-                c.contains("Workspace") || c == "ResourceNotFound" || c == "NotFound"
+            404 if resp.error_parts().0.as_deref().map_or(!item, |c| {
+                c.contains("Workspace") || (!item && (c == "ResourceNotFound" || c == "NotFound"))
             }) =>
             {
                 Err(ClientError::WorkspaceNotFound(format!(
@@ -246,68 +258,95 @@ impl Workspace {
         &self,
         prompt: &mut dyn Prompt,
     ) -> Result<Vec<ProviderStatus>, ClientError> {
-        let mut url = self.url("providerStatus")?;
+        self.all_pages(
+            "providerStatus",
+            prompt,
+            "list the workspace's targets",
+            "targets",
+        )
+        .await
+    }
+
+    /// Every item of a listing, following `nextLink`s on the same host.
+    pub(crate) async fn all_pages<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        prompt: &mut dyn Prompt,
+        what: &str,
+        items: &str,
+    ) -> Result<Vec<T>, ClientError> {
+        let mut url = self.url(path)?;
         let mut all = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut first_done: Option<std::time::Instant> = None;
-        let stop = |url: &Url, message: String| ClientError::ServiceError {
-            host: host_of(url),
-            status: 200,
-            code: None,
-            message,
-        };
         for _ in 0..MAX_PAGES {
             if first_done.is_some_and(|t| t.elapsed() > LISTING_DEADLINE) {
-                return Err(stop(
+                return Err(listing_stopped(
                     &url,
                     format!(
-                        "its listing of targets took over {} s; try again",
+                        "its listing of {items} took over {} s; try again",
                         LISTING_DEADLINE.as_secs()
                     ),
                 ));
             }
-            let resp = self
-                .call(
-                    Request::get(url.clone()),
-                    prompt,
-                    "list the workspace's targets",
-                )
-                .await?;
+            let resp = self.call(Request::get(url.clone()), prompt, what).await?;
             if !resp.is_success() {
                 return Err(resp.into_error());
             }
-            let page: Page<ProviderStatus> = resp.json()?;
+            let page: Page<T> = resp.json()?;
             all.extend(page.value);
             first_done.get_or_insert_with(std::time::Instant::now);
-            match page.next_link.filter(|l| !l.is_empty()) {
+            match self.next_page_url(&url, page.next_link, &mut seen)? {
                 None => return Ok(all),
-                Some(next) => {
-                    let next = url
-                        .join(&next)
-                        .map_err(|_| stop(&url, "its nextLink is not a URL".into()))?;
-                    if host_of(&next) != host_of(&self.endpoint) || next.scheme() != url.scheme() {
-                        return Err(stop(
-                            &url,
-                            format!(
-                                "its nextLink points to another host ({}); azq does not send credentials there",
-                                host_of(&next)
-                            ),
-                        ));
-                    }
-                    if !seen.insert(next.to_string()) {
-                        return Err(stop(
-                            &url,
-                            "its nextLink points back to a page already read".into(),
-                        ));
-                    }
-                    url = next;
-                }
+                Some(next) => url = next,
             }
         }
-        Err(stop(
+        Err(listing_stopped(
             &url,
             format!("the listing did not end after {MAX_PAGES} pages"),
         ))
+    }
+
+    /// The next page's URL from a `nextLink`: on the same host and scheme (credentials go
+    /// nowhere else), never a page already read.
+    pub(crate) fn next_page_url(
+        &self,
+        url: &Url,
+        next: Option<String>,
+        seen: &mut std::collections::HashSet<String>,
+    ) -> Result<Option<Url>, ClientError> {
+        let Some(next) = next.filter(|l| !l.is_empty()) else {
+            return Ok(None);
+        };
+        let next = url
+            .join(&next)
+            .map_err(|_| listing_stopped(url, "its nextLink is not a URL".into()))?;
+        if host_of(&next) != host_of(&self.endpoint) || next.scheme() != url.scheme() {
+            return Err(listing_stopped(
+                url,
+                format!(
+                    "its nextLink points to another host ({}); azq does not send credentials there",
+                    host_of(&next)
+                ),
+            ));
+        }
+        if !seen.insert(next.to_string()) {
+            return Err(listing_stopped(
+                url,
+                "its nextLink points back to a page already read".into(),
+            ));
+        }
+        Ok(Some(next))
+    }
+}
+
+/// A listing that cannot go on.
+pub(crate) fn listing_stopped(url: &Url, message: String) -> ClientError {
+    ClientError::ServiceError {
+        host: host_of(url),
+        status: 200,
+        code: None,
+        message,
     }
 }
 

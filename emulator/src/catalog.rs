@@ -1,5 +1,5 @@
 //! The emulated workspace's catalogue: providers and their targets with varied availability
-//! and queue times, and the quotas a workspace shows.
+//! and queue times (the quotas are `usage.rs`'s, summed from the jobs run).
 
 use serde_json::{Value, json};
 
@@ -211,12 +211,4 @@ pub fn provider_status() -> Vec<Value> {
             })
         })
         .collect()
-}
-
-pub fn quotas() -> Vec<Value> {
-    vec![
-        json!({"dimension": "qgs", "scope": "Workspace", "providerId": "ionq", "utilization": 0.0, "holds": 0.0, "limit": 1000.0, "period": "Monthly"}),
-        json!({"dimension": "hqc", "scope": "Subscription", "providerId": "quantinuum", "utilization": 12.5, "holds": 0.0, "limit": 40.0, "period": "Monthly"}),
-        json!({"dimension": "minutes", "scope": "Workspace", "providerId": "rigetti", "utilization": 3.0, "holds": 1.0, "limit": 60.0, "period": "None"}),
-    ]
 }

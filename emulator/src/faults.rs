@@ -1,5 +1,7 @@
 //! Fault injection and the request log. Faults are seeded and matched per route: a status
-//! (429 with `Retry-After`, 500, 503), added latency, or a dropped connection. The log keeps
+//! (429 with `Retry-After`, 500, 503), added latency, a dropped connection, or one dropped
+//! after the request was applied (the client never learns its change was kept); each fires
+//! with a probability, and at most `times=N` times if it says so. The log keeps
 //! the last requests (method, path, query with SAS signatures and secrets redacted, status,
 //! time, client request id) for tests to read at `GET /_emulator/requests`.
 
@@ -21,6 +23,8 @@ pub enum Effect {
     Latency(Duration),
     /// The connection is closed without an answer.
     Drop,
+    /// The request is served (its change kept), then the connection is closed unanswered.
+    DropAfter,
 }
 
 /// `method` (or `*`) and a path pattern (`*` matches within a segment, `**` anything).
@@ -30,6 +34,8 @@ pub struct Fault {
     pub pattern: String,
     pub effect: Effect,
     pub probability: f64,
+    /// How many more times the rule may fire (`times=N`); `None`: without end.
+    pub times: Option<u64>,
 }
 
 /// The connection-dropping marker a response carries up to the connection layer.
@@ -54,33 +60,50 @@ fn glob(pattern: &str, path: &str) -> bool {
     go(&p, &s)
 }
 
-/// Reads `METHOD PATTERN EFFECT [PROBABILITY]`, e.g. `GET **/jobs/* 429:2 0.5`,
-/// `* **/providerStatus 503`, `GET **/jobs latency:200`, `PUT **/jobs/* drop`.
+/// Reads `METHOD PATTERN EFFECT [PROBABILITY] [times=N]`, e.g. `GET **/jobs/* 429:2 0.5`,
+/// `* **/providerStatus 503`, `GET **/jobs latency:200`, `PUT **/jobs/* drop`,
+/// `PUT **/jobs/* drop-after times=1`.
 pub fn parse(spec: &str) -> Result<Fault, String> {
     let words: Vec<&str> = spec.split_whitespace().collect();
-    let (method, pattern, effect, probability) = match words[..] {
-        [m, p, e] => (m, p, e, 1.0),
-        [m, p, e, prob] => (
-            m,
-            p,
-            e,
-            prob.parse::<f64>()
-                .ok()
-                .filter(|x| (0.0..=1.0).contains(x))
-                .ok_or_else(|| format!("probability `{prob}` must be between 0 and 1"))?,
-        ),
-        _ => {
-            return Err(format!(
-                "`{spec}`: write METHOD PATTERN EFFECT [PROBABILITY], e.g. `GET **/jobs/* 429:2 0.5`"
-            ));
-        }
+    let usage = || {
+        format!(
+            "`{spec}`: write METHOD PATTERN EFFECT [PROBABILITY] [times=N], e.g. `GET **/jobs/* 429:2 0.5`"
+        )
     };
+    let [method, pattern, effect, ref rest @ ..] = words[..] else {
+        return Err(usage());
+    };
+    let (mut probability, mut times) = (None, None);
+    for word in rest {
+        if let Some(n) = word.strip_prefix("times=") {
+            if times.is_some() {
+                return Err(usage());
+            }
+            times = Some(
+                n.parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("times `{n}` must be a whole number above 0"))?,
+            );
+        } else if probability.is_none() && times.is_none() {
+            probability = Some(
+                word.parse::<f64>()
+                    .ok()
+                    .filter(|x| (0.0..=1.0).contains(x))
+                    .ok_or_else(|| format!("probability `{word}` must be between 0 and 1"))?,
+            );
+        } else {
+            return Err(usage());
+        }
+    }
+    let probability = probability.unwrap_or(1.0);
     let effect = match effect.split_once(':') {
         Some(("latency", ms)) => Effect::Latency(Duration::from_millis(
             ms.parse()
                 .map_err(|_| format!("latency `{ms}` must be milliseconds"))?,
         )),
         None if effect == "drop" => Effect::Drop,
+        None if effect == "drop-after" => Effect::DropAfter,
         _ => {
             let (status, retry) = effect
                 .split_once(':')
@@ -89,7 +112,9 @@ pub fn parse(spec: &str) -> Result<Fault, String> {
                 .parse()
                 .ok()
                 .filter(|s| (400..600).contains(s))
-                .ok_or_else(|| format!("`{effect}` is not a status 400-599, latency:MS or drop"))?;
+                .ok_or_else(|| {
+                    format!("`{effect}` is not a status 400-599, latency:MS, drop or drop-after")
+                })?;
             let retry_after = retry
                 .map(|r| {
                     r.parse()
@@ -107,6 +132,7 @@ pub fn parse(spec: &str) -> Result<Fault, String> {
         pattern: pattern.to_owned(),
         effect,
         probability,
+        times,
     })
 }
 
@@ -125,10 +151,16 @@ impl Faults {
 
     /// The first rule that matches and fires (each matching rule rolls its die).
     pub fn pick(&mut self, method: &str, path: &str) -> Option<Effect> {
-        for rule in &self.rules {
+        for rule in &mut self.rules {
+            if rule.times == Some(0) {
+                continue;
+            }
             if (rule.method == "*" || rule.method == method) && glob(&rule.pattern, path) {
                 let roll = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
                 if roll < rule.probability {
+                    if let Some(n) = &mut rule.times {
+                        *n -= 1;
+                    }
                     return Some(rule.effect.clone());
                 }
             }
@@ -227,15 +259,28 @@ mod tests {
             Effect::Latency(Duration::from_millis(30))
         );
         assert_eq!(parse("PUT ** drop").unwrap().effect, Effect::Drop);
+        let once = parse("PUT **/jobs/* drop-after times=1").unwrap();
+        assert_eq!((once.effect, once.times), (Effect::DropAfter, Some(1)));
+        assert_eq!(parse("PUT ** 503 0.5 times=2").unwrap().times, Some(2));
         for bad in [
             "GET",
             "GET ** 200",
             "GET ** 429 2",
             "GET ** latency:x",
             "GET ** 429:soon",
+            "GET ** 503 times=0",
+            "GET ** 503 times=1 0.5",
+            "GET ** 503 0.5 0.5",
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_rule_with_times_fires_that_often() {
+        let mut f = Faults::new(vec![parse("* ** 503 times=2").unwrap()], 1);
+        let fired: Vec<bool> = (0..4).map(|_| f.pick("GET", "/x").is_some()).collect();
+        assert_eq!(fired, [true, true, false, false]);
     }
 
     #[test]

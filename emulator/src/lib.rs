@@ -29,13 +29,17 @@ pub mod faults;
 pub mod files;
 mod http;
 mod identity;
+mod jobs;
 mod listing;
 mod net;
 mod runner;
 mod service;
+mod sessions;
 mod store;
 pub mod tls;
+mod usage;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -135,6 +139,46 @@ pub struct Emulator {
     writing: Mutex<()>,
     /// Turns to execute (`max_running_jobs`): a job holds one from Executing to its end.
     running: tokio::sync::Semaphore,
+    /// What the emulator has done since it started, for tests (`GET /_emulator/stats`).
+    stats: Stats,
+}
+
+/// Counts since start (not kept in the data dir).
+#[derive(Default)]
+struct Stats {
+    /// Jobs a PUT created (not seeded ones).
+    jobs_created: AtomicU64,
+    /// `PUT jobs/{id}` requests the data plane handled (refused ones included, injected
+    /// faults not: those never reach it).
+    job_puts: AtomicU64,
+    /// PUTs that found the same job already stored (a retry), answered with it.
+    job_puts_repeated: AtomicU64,
+    jobs_seeded: AtomicU64,
+    sessions_created: AtomicU64,
+    /// Requests answered (or dropped) by an injected fault.
+    faults_injected: AtomicU64,
+}
+
+impl Stats {
+    fn count(&self, counter: &AtomicU64) {
+        self.add(counter, 1);
+    }
+
+    fn add(&self, counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        serde_json::json!({
+            "jobsCreated": get(&self.jobs_created),
+            "jobPuts": get(&self.job_puts),
+            "jobPutsRepeated": get(&self.job_puts_repeated),
+            "jobsSeeded": get(&self.jobs_seeded),
+            "sessionsCreated": get(&self.sessions_created),
+            "faultsInjected": get(&self.faults_injected),
+        })
+    }
 }
 
 impl Emulator {
@@ -165,6 +209,7 @@ impl Emulator {
             log: Mutex::new(faults::RequestLog::default()),
             data_dir: None,
             writing: Mutex::new(()),
+            stats: Stats::default(),
         })
     }
 

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use crate::Locked;
 use crate::catalog::{Kind, target};
 use crate::store::{Blob, Store, is_terminal};
+use crate::usage::{self, Used, counts};
 use crate::{Emulator, blob, http};
 
 /// A finished run: the output blob's name, content type and body, or the job's error.
@@ -69,17 +70,25 @@ pub fn start(em: Arc<Emulator>, id: String) {
         if !still_waiting {
             return;
         }
+        let began = std::time::Instant::now();
         let runner = em.clone();
         let job_id = id.clone();
-        let outcome = tokio::task::spawn_blocking(move || run(&runner, &job_id))
-            .await
-            .unwrap_or_else(|_| {
+        let (outcome, used) = tokio::task::spawn_blocking(move || {
+            let mut used = Used::default();
+            (run(&runner, &job_id, &mut used), used)
+        })
+        .await
+        .unwrap_or_else(|_| {
+            (
                 Err((
                     "InternalError".into(),
                     "the emulator failed while running the job".into(),
-                ))
-            });
+                )),
+                Used::default(),
+            )
+        });
         tokio::time::sleep(em.config.job_delay).await;
+        let seconds = began.elapsed().as_secs_f64();
         let container = format!("job-{id}");
         if let Ok((name, content_type, data)) = &outcome {
             let mut store = em.store.locked();
@@ -100,6 +109,9 @@ pub fn start(em: Arc<Emulator>, id: String) {
             match outcome {
                 Ok((name, _, _)) => {
                     job.insert("status".into(), json!("Succeeded"));
+                    if let Some(t) = job.get("target").and_then(Value::as_str).and_then(target) {
+                        usage::finish(job, t, &used, seconds);
+                    }
                     job.insert(
                         "outputDataUri".into(),
                         json!(blob::plain_url(&em, &container, Some(&name))),
@@ -165,8 +177,14 @@ fn invalid(message: impl Into<String>) -> (String, String) {
     ("InvalidInputData".into(), message.into())
 }
 
-/// Reads, simulates and formats one job.
-fn run(em: &Emulator, id: &str) -> Outcome {
+/// Output formats the service translates results into (from QIR jobs).
+const TRANSLATED: &[&str] = &[
+    "microsoft.quantum-results.v1",
+    "microsoft.quantum-results.v2",
+];
+
+/// Reads, simulates and formats one job, noting in `used` what the run used.
+fn run(em: &Emulator, id: &str, used: &mut Used) -> Outcome {
     let (job, input) = {
         let store = em.store.locked();
         let job = store
@@ -212,12 +230,10 @@ fn run(em: &Emulator, id: &str) -> Outcome {
         .and_then(Value::as_u64)
         .unwrap_or(target.default_shots)
         .clamp(1, 1_000_000);
+    used.shots = shots;
+    used.translated = TRANSLATED.contains(&output_format.as_str());
     let sim = Simulator::default();
     let seed = seed_from(id);
-    const TRANSLATED: &[&str] = &[
-        "microsoft.quantum-results.v1",
-        "microsoft.quantum-results.v2",
-    ];
     let known = |f: &str| {
         TRANSLATED.contains(&f)
             || [
@@ -273,6 +289,7 @@ fn run(em: &Emulator, id: &str) -> Outcome {
         }
         "qir.v1" | "honeywell.qir.v1" | "rigetti.qir.v1" => {
             let program = qir::read(&text).map_err(fail)?;
+            used.counts = Some(counts(&program.circuit));
             // v1 reports frequencies (counts suffice); v2 lists every shot.
             let value = if output_format == "microsoft.quantum-results.v1" {
                 let shots = sim
@@ -291,6 +308,7 @@ fn run(em: &Emulator, id: &str) -> Outcome {
         }
         "ionq.circuit.v1" => {
             let c = ionq::read(&text).map_err(fail)?;
+            used.counts = Some(counts(&c));
             if target.kind == Kind::IonqSimulator {
                 native(results::ionq_exact(
                     &sim.statevector(&c).map_err(fail)?.probabilities(),
@@ -303,6 +321,7 @@ fn run(em: &Emulator, id: &str) -> Outcome {
         }
         "honeywell.openqasm.v1" | "quantinuum.openqasm.v1" => {
             let c = qasm::load(&text).map_err(fail)?;
+            used.counts = Some(counts(&c));
             let mut s = sim.run(&c, shots, seed).map_err(fail)?;
             if target.kind == Kind::QuantinuumChecker {
                 s.shots
@@ -316,6 +335,7 @@ fn run(em: &Emulator, id: &str) -> Outcome {
         }
         "rigetti.quil.v1" => {
             let c = quil::read(&text).map_err(fail)?;
+            used.counts = Some(counts(&c));
             native(results::rigetti(
                 &sim.run(&c, shots, seed).map_err(fail)?,
                 &c.cregs,

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use crate::Locked;
 use crate::auth::{self, same_secret};
 use crate::http::{Reply, empty, error, json, now, ok};
-use crate::store::{Store, is_terminal};
-use crate::{Emulator, blob, catalog, faults, identity, listing, runner};
+use crate::store::Store;
+use crate::{Emulator, blob, catalog, faults, identity, jobs, listing, sessions, usage};
 
 /// Data-plane api-versions accepted (the legacy `/v1.0` form takes none).
 pub const API_VERSIONS: &[&str] = &[
@@ -57,6 +57,9 @@ pub async fn handle(State(em): State<Arc<Emulator>>, request: Request) -> Reply 
     } else {
         em.faults.locked().pick(&method, &path)
     };
+    if fault.is_some() {
+        em.stats.count(&em.stats.faults_injected);
+    }
     let reply = match fault {
         Some(faults::Effect::Status {
             status,
@@ -72,6 +75,12 @@ pub async fn handle(State(em): State<Arc<Emulator>>, request: Request) -> Reply 
         }
         Some(faults::Effect::Drop) => {
             let mut r = empty(StatusCode::SERVICE_UNAVAILABLE);
+            r.extensions_mut().insert(faults::DropConnection);
+            r
+        }
+        Some(faults::Effect::DropAfter) => {
+            // Applied, then lost: the client cannot tell this from a request never made.
+            let mut r = serve_request(em.clone(), request, &path, &query).await;
             r.extensions_mut().insert(faults::DropConnection);
             r
         }
@@ -270,6 +279,12 @@ fn route(
         }
         ["_emulator", "faults"] if method == Method::POST => {
             admin(em, headers, || set_faults(em, &body))
+        }
+        ["_emulator", "jobs"] if method == Method::POST => {
+            admin(em, headers, || jobs::seed(em, &body))
+        }
+        ["_emulator", "stats"] if method == Method::GET => {
+            admin(em, headers, || ok(&em.stats.to_json()))
         }
         ["metadata", "identity", "oauth2", "token"] => identity::imds(em, headers, query, None),
         [
@@ -537,7 +552,7 @@ fn set_faults(em: &Emulator, body: &[u8]) -> Reply {
     }
 }
 
-fn parse_json(body: &[u8]) -> Result<Value, Reply> {
+pub(crate) fn parse_json(body: &[u8]) -> Result<Value, Reply> {
     serde_json::from_slice(body).map_err(|e| {
         error(
             StatusCode::BAD_REQUEST,
@@ -547,7 +562,7 @@ fn parse_json(body: &[u8]) -> Result<Value, Reply> {
     })
 }
 
-fn is_guid(s: &str) -> bool {
+pub(crate) fn is_guid(s: &str) -> bool {
     s.len() == 36 && uuid::Uuid::parse_str(s).is_ok()
 }
 
@@ -745,7 +760,7 @@ fn listed<'a>(
     let link = |skip, top| page_link(base, kind, query, version, skip, top);
     let render = |item: &crate::store::Item| match item.get("itemType").and_then(Value::as_str) {
         Some("Session") => Value::Object(item.clone()),
-        _ => shown_job(em, item),
+        _ => jobs::shown_job(em, item),
     };
     match listing::page(items, query, link, render) {
         Ok(v) => ok(&v),
@@ -753,28 +768,7 @@ fn listed<'a>(
     }
 }
 
-/// The job as a GET returns it: SAS URLs fresh for reading.
-fn shown_job(em: &Emulator, job: &crate::store::Item) -> Value {
-    let mut job = job.clone();
-    let id = job
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
-    let container = format!("job-{id}");
-    job.insert(
-        "containerUri".into(),
-        json!(blob::sas_url(em, &container, None, "rl", 24)),
-    );
-    for key in ["inputDataUri", "outputDataUri"] {
-        if let Some((c, Some(b))) = job.get(key).and_then(Value::as_str).and_then(blob::locate) {
-            job.insert(key.into(), json!(blob::sas_url(em, &c, Some(&b), "r", 24)));
-        }
-    }
-    Value::Object(job)
-}
-
-fn not_found(kind: &str, id: &str) -> Reply {
+pub(crate) fn not_found(kind: &str, id: &str) -> Reply {
     error(
         StatusCode::NOT_FOUND,
         &format!("{kind}NotFound"),
@@ -798,7 +792,10 @@ fn dataplane(
         ("GET", "providerStatus", []) => {
             ok(&json!({ "value": catalog::provider_status(), "nextLink": null }))
         }
-        ("GET", "quotas", []) => ok(&json!({ "value": catalog::quotas(), "nextLink": null })),
+        ("GET", "quotas", []) => {
+            let quotas = usage::quotas(&em.store.locked().jobs, &crate::http::now());
+            ok(&json!({ "value": quotas, "nextLink": null }))
+        }
         ("POST", "storage", ["sasUri"]) => {
             let body = match parse_json(&body) {
                 Ok(b) => b,
@@ -856,43 +853,23 @@ fn dataplane(
             listed(em, items.into_iter(), query, base, "sessions", version)
         }
         (_, "jobs", [id]) if id.ends_with(":cancel") && method == Method::POST => {
-            cancel(em, id.trim_end_matches(":cancel"))
+            jobs::cancel(em, id.trim_end_matches(":cancel"))
         }
         (_, "jobs", [id]) if id.ends_with(":resume") && method == Method::POST => {
-            resume(em, id.trim_end_matches(":resume"))
+            jobs::resume(em, id.trim_end_matches(":resume"))
         }
-        ("GET", "jobs", [id]) => match em.store.locked().jobs.get(id) {
-            Some(j) => ok(&shown_job(em, j)),
-            None => not_found("Job", id),
-        },
-        ("GET", "jobs", [id, "queuePosition"]) => match em.store.locked().job_status(id) {
-            Some(s) => {
-                ok(&json!({ "queuePosition": if s == "Waiting" { json!(0) } else { Value::Null } }))
-            }
-            None => not_found("Job", id),
-        },
-        ("PUT", "jobs", [id]) => create_job(em, id, &body, caller),
+        ("GET", "jobs", [id]) => jobs::get(em, id),
+        ("GET", "jobs", [id, "queuePosition"]) => jobs::queue_position(em, id),
+        ("PUT", "jobs", [id]) => jobs::create_job(em, id, &body, caller),
         ("PATCH", route @ ("jobs" | "jobUpdateOptions"), [id]) => {
-            update_job(em, id, &body, route == "jobs")
+            jobs::update_job(em, id, &body, route == "jobs")
         }
-        ("DELETE", "jobs", [id]) => {
-            if version < "2025-12-01-preview" {
-                return cancel(em, id);
-            }
-            let mut store = em.store.locked();
-            match store.jobs.remove(id) {
-                Some(_) => empty(StatusCode::NO_CONTENT),
-                None => not_found("Job", id),
-            }
-        }
-        ("PUT", "sessions", [id]) => open_session(em, id, &body, caller),
+        ("DELETE", "jobs", [id]) => jobs::delete(em, id, version),
+        ("PUT", "sessions", [id]) => sessions::open_session(em, id, &body, caller),
         (_, "sessions", [id]) if id.ends_with(":close") && method == Method::POST => {
-            close_session(em, id.trim_end_matches(":close"))
+            sessions::close_session(em, id.trim_end_matches(":close"))
         }
-        ("GET", "sessions", [id]) => match em.store.locked().sessions.get(*id) {
-            Some(s) => ok(&Value::Object(s.clone())),
-            None => not_found("Session", id),
-        },
+        ("GET", "sessions", [id]) => sessions::get(em, id),
         ("GET", "sessions", [id, "jobs"]) => {
             let store = em.store.locked();
             if !store.sessions.contains_key(*id) {
@@ -923,331 +900,8 @@ fn dataplane(
     }
 }
 
-/// The id and body of a new job or session (`kind`), checked: a GUID and a JSON object.
-fn new_item(id: &str, body: &[u8], kind: &str) -> Result<crate::store::Item, Reply> {
-    if !is_guid(id) {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            &format!("Invalid{kind}Id"),
-            &format!("the {} id must be a GUID", kind.to_lowercase()),
-        ));
-    }
-    match parse_json(body)? {
-        Value::Object(m) => Ok(m),
-        _ => Err(error(
-            StatusCode::BAD_REQUEST,
-            &format!("Invalid{kind}Definition"),
-            &format!("the {} must be a JSON object", kind.to_lowercase()),
-        )),
-    }
-}
-
-fn create_job(em: &Arc<Emulator>, id: &str, body: &[u8], caller: &Caller) -> Reply {
-    let body = match new_item(id, body, "Job") {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
-    let (Some(target_id), Some(provider)) = (text("target"), text("providerId")) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "InvalidJobDefinition",
-            "a job needs providerId and target",
-        );
-    };
-    let Some(target) = catalog::target(&target_id) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "InvalidJobDefinition",
-            &format!("target {target_id} is not available in this workspace"),
-        );
-    };
-    if !provider.eq_ignore_ascii_case(target.provider) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "InvalidJobDefinition",
-            &format!(
-                "target {target_id} belongs to provider {}, not {provider}",
-                target.provider
-            ),
-        );
-    }
-    if text("containerUri").is_none() {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "InvalidJobDefinition",
-            "containerUri is required",
-        );
-    }
-    let mut store = em.store.locked();
-    if let Some(existing) = store.jobs.get(id) {
-        // A retried PUT is the same job; SAS query strings may differ between retries.
-        let norm = |k: &str, v: Option<&Value>| -> Value {
-            match (k, v) {
-                ("inputDataUri", Some(Value::String(u))) => {
-                    json!(u.split('?').next().unwrap_or(""))
-                }
-                ("providerId", Some(Value::String(p))) => json!(p.to_lowercase()),
-                (_, v) => v.cloned().unwrap_or(Value::Null),
-            }
-        };
-        let same = [
-            "target",
-            "providerId",
-            "inputDataUri",
-            "inputDataFormat",
-            "inputParams",
-            "name",
-        ]
-        .iter()
-        .all(|k| norm(k, body.get(*k)) == norm(k, existing.get(*k)));
-        return if same {
-            ok(&shown_job(em, existing))
-        } else {
-            error(
-                StatusCode::CONFLICT,
-                "JobAlreadyExists",
-                &format!("job {id} already exists with a different definition"),
-            )
-        };
-    }
-    if let Some(session) = text("sessionId") {
-        match store
-            .sessions
-            .get(&session)
-            .and_then(|s| s.get("status"))
-            .and_then(Value::as_str)
-        {
-            None => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "InvalidJobDefinition",
-                    &format!("session {session} does not exist"),
-                );
-            }
-            Some("Succeeded" | "Failed" | "TimedOut") => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "InvalidJobDefinition",
-                    "Session is already in a terminal state. Open a new session.",
-                );
-            }
-            _ => {}
-        }
-    }
-    let container = format!("job-{id}");
-    store.containers.entry(container.clone()).or_default();
-    let mut job = body.clone();
-    let now = now();
-    let defaults = [
-        ("id", json!(id)),
-        ("itemType", json!("Job")),
-        ("jobType", json!("QuantumComputing")),
-        ("providerId", json!(provider.to_lowercase())),
-        ("status", json!("Waiting")),
-        ("creationTime", json!(now)),
-        ("lastUpdatedTime", json!(now)),
-        ("containerUri", json!(blob::plain_url(em, &container, None))),
-        (
-            "outputDataUri",
-            json!(blob::plain_url(em, &container, Some("outputData"))),
-        ),
-    ];
-    for (k, v) in defaults {
-        job.insert(k.into(), v);
-    }
-    for (k, v) in [
-        (
-            "outputDataFormat",
-            // QIR jobs come back translated; the rest in the provider's own format.
-            if text("inputDataFormat").is_some_and(|f| f.ends_with("qir.v1")) {
-                json!("microsoft.quantum-results.v2")
-            } else {
-                json!(target.formats.1)
-            },
-        ),
-        ("inputParams", json!({})),
-        ("tags", json!([])),
-        ("priority", json!("Standard")),
-        ("name", json!(format!("job-{id}"))),
-    ] {
-        if job.get(k).is_none_or(Value::is_null) {
-            job.insert(k.into(), v);
-        }
-    }
-    // Unset metadata is null, as the live service answers (the recordings), not `{}`.
-    for k in [
-        "metadata",
-        "sessionId",
-        "beginExecutionTime",
-        "endExecutionTime",
-        "cancellationTime",
-        "errorData",
-        "costEstimate",
-        "quantumComputingData",
-    ] {
-        job.entry(k).or_insert(Value::Null);
-    }
-    job.insert("isCancelling".into(), json!(false));
-    job.insert("jobPriority".into(), json!("Basic"));
-    // Metadata is a map of strings on the service: other values come back as their JSON text.
-    if let Some(Value::Object(meta)) = job.get_mut("metadata") {
-        for v in meta.values_mut() {
-            if !v.is_string() && !v.is_null() {
-                *v = json!(v.to_string());
-            }
-        }
-    }
-    record_caller(&mut job, caller, &now);
-    for (k, v) in [
-        ("usage", json!({ "standardMinutes": 0 })),
-        ("shots", params_shots(&job)),
-        ("resumeCount", json!(0)),
-        ("shotsSucceeded", json!(0)),
-        ("shotsFailed", json!(0)),
-        ("shotsTranslated", json!(0)),
-    ] {
-        job.entry(k).or_insert(v);
-    }
-    store.jobs.insert(id.to_owned(), job.clone());
-    drop(store);
-    runner::start(em.clone(), id.to_owned());
-    ok(&Value::Object(job))
-}
-
-fn cancel(em: &Emulator, id: &str) -> Reply {
-    let mut store = em.store.locked();
-    let Some(job) = store.jobs.get_mut(id) else {
-        return not_found("Job", id);
-    };
-    let status = job.get("status").and_then(Value::as_str).unwrap_or("");
-    if is_terminal(status) {
-        return error(
-            StatusCode::CONFLICT,
-            "InvalidJobState",
-            &format!("job {id} has already finished ({status}) and cannot be cancelled"),
-        );
-    }
-    let now = now();
-    job.insert("status".into(), json!("Cancelled"));
-    job.insert("cancellationTime".into(), json!(now));
-    job.insert("endExecutionTime".into(), json!(now));
-    job.insert("lastUpdatedTime".into(), json!(now));
-    empty(StatusCode::NO_CONTENT)
-}
-
-fn resume(em: &Arc<Emulator>, id: &str) -> Reply {
-    let mut store = em.store.locked();
-    let Some(job) = store.jobs.get_mut(id) else {
-        return not_found("Job", id);
-    };
-    if !matches!(
-        job.get("status").and_then(Value::as_str),
-        Some("Failed" | "Cancelled")
-    ) {
-        return error(
-            StatusCode::CONFLICT,
-            "InvalidJobState",
-            "only a failed or cancelled job can be resumed",
-        );
-    }
-    job.insert("status".into(), json!("Waiting"));
-    job.insert("errorData".into(), Value::Null);
-    let count = job.get("resumeCount").and_then(Value::as_i64).unwrap_or(0) + 1;
-    job.insert("resumeCount".into(), json!(count));
-    drop(store);
-    runner::start(em.clone(), id.to_owned());
-    empty(StatusCode::NO_CONTENT)
-}
-
-/// Merge-patch `{name?, priority?, tags?}`, or the older JSON Patch list.
-/// `full`: answer with the whole job (the `jobs/{id}` route of 2026-01-15), else with the
-/// `{id, name, priority, tags}` of `jobUpdateOptions`.
-fn update_job(em: &Emulator, id: &str, body: &[u8], full: bool) -> Reply {
-    let patch = match parse_json(body) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let mut changes: Vec<(String, Value)> = Vec::new();
-    match &patch {
-        Value::Object(m) => changes.extend(m.iter().map(|(k, v)| (k.clone(), v.clone()))),
-        Value::Array(ops) => {
-            for op in ops {
-                let (Some(kind), Some(path)) = (
-                    op.get("op").and_then(Value::as_str),
-                    op.get("path").and_then(Value::as_str),
-                ) else {
-                    return error(
-                        StatusCode::BAD_REQUEST,
-                        "InvalidPatch",
-                        "each patch operation needs op and path",
-                    );
-                };
-                let key = path
-                    .trim_start_matches('/')
-                    .split('/')
-                    .next()
-                    .unwrap_or("")
-                    .to_owned();
-                match kind {
-                    "add" | "replace" => {
-                        changes.push((key, op.get("value").cloned().unwrap_or(Value::Null)))
-                    }
-                    "remove" => changes.push((key, Value::Null)),
-                    other => {
-                        return error(
-                            StatusCode::BAD_REQUEST,
-                            "InvalidPatch",
-                            &format!("patch operation {other} is not supported"),
-                        );
-                    }
-                }
-            }
-        }
-        _ => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "InvalidPatch",
-                "the update must be an object or a JSON Patch list",
-            );
-        }
-    }
-    let mut store = em.store.locked();
-    let Some(job) = store.jobs.get_mut(id) else {
-        return not_found("Job", id);
-    };
-    for (k, v) in changes {
-        match (k.as_str(), &v) {
-            ("name", Value::String(_))
-            | ("tags", Value::Array(_))
-            | ("metadata", Value::Object(_) | Value::Null) => {
-                job.insert(k, v);
-            }
-            ("priority", Value::String(p)) if p == "Standard" || p == "High" => {
-                job.insert(k, v);
-            }
-            _ => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "InvalidPatch",
-                    &format!("`{k}` cannot be set to {v}"),
-                );
-            }
-        }
-    }
-    job.insert("lastModifiedTime".into(), json!(now()));
-    if full {
-        let job = job.clone();
-        drop(store);
-        return ok(&shown_job(em, &job));
-    }
-    ok(
-        &json!({ "id": id, "name": job.get("name"), "priority": job.get("priority"), "tags": job.get("tags") }),
-    )
-}
-
 /// `createdBy…` and `lastModifiedBy…`, as the service records its callers.
-fn record_caller(item: &mut crate::store::Item, caller: &Caller, now: &str) {
+pub(crate) fn record_caller(item: &mut crate::store::Item, caller: &Caller, now: &str) {
     for (k, v) in [
         ("createdBy", json!(caller.name)),
         ("createdByType", json!(caller.kind)),
@@ -1258,93 +912,4 @@ fn record_caller(item: &mut crate::store::Item, caller: &Caller, now: &str) {
     ] {
         item.insert(k.into(), v);
     }
-}
-
-fn params_shots(job: &crate::store::Item) -> Value {
-    let p = job.get("inputParams");
-    p.and_then(|p| p.get("shots").or_else(|| p.get("count")))
-        .cloned()
-        .unwrap_or(Value::Null)
-}
-
-fn open_session(em: &Emulator, id: &str, body: &[u8], caller: &Caller) -> Reply {
-    let body = match new_item(id, body, "Session") {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let Some(target_id) = body.get("target").and_then(Value::as_str) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "InvalidSessionDefinition",
-            "a session needs a target",
-        );
-    };
-    let Some(target) = catalog::target(target_id) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "InvalidSessionDefinition",
-            &format!("target {target_id} is not available in this workspace"),
-        );
-    };
-    let mut store = em.store.locked();
-    if let Some(existing) = store.sessions.get(id) {
-        return ok(&Value::Object(existing.clone()));
-    }
-    let mut session = body.clone();
-    let now = now();
-    for (k, v) in [
-        ("id", json!(id)),
-        ("itemType", json!("Session")),
-        ("providerId", json!(target.provider)),
-        ("status", json!("Waiting")),
-        ("creationTime", json!(now)),
-    ] {
-        session.insert(k.into(), v);
-    }
-    session.entry("jobFailurePolicy").or_insert(json!("Abort"));
-    session
-        .entry("name")
-        .or_insert(json!(format!("session-{id}")));
-    session.insert("jobPriority".into(), json!("Basic"));
-    record_caller(&mut session, caller, &now);
-    for k in [
-        "beginExecutionTime",
-        "endExecutionTime",
-        "errorData",
-        "costEstimate",
-    ] {
-        session.entry(k).or_insert(Value::Null);
-    }
-    store.sessions.insert(id.to_owned(), session.clone());
-    ok(&Value::Object(session))
-}
-
-fn close_session(em: &Emulator, id: &str) -> Reply {
-    let mut store = em.store.locked();
-    let statuses: Vec<String> = store
-        .jobs
-        .values()
-        .filter(|j| j.get("sessionId").and_then(Value::as_str) == Some(id))
-        .filter_map(|j| j.get("status").and_then(Value::as_str).map(str::to_owned))
-        .collect();
-    let Some(session) = store.sessions.get_mut(id) else {
-        return not_found("Session", id);
-    };
-    if matches!(
-        session.get("status").and_then(Value::as_str),
-        Some("Succeeded" | "Failed" | "TimedOut")
-    ) {
-        // Already ended (a failed job under the Abort policy): as it ended.
-        return ok(&Value::Object(session.clone()));
-    }
-    let status = if statuses.iter().any(|s| !is_terminal(s)) {
-        "Executing"
-    } else if statuses.iter().any(|s| s == "Failed") {
-        "Failed"
-    } else {
-        "Succeeded"
-    };
-    session.insert("status".into(), json!(status));
-    session.insert("endExecutionTime".into(), json!(now()));
-    ok(&Value::Object(session.clone()))
 }

@@ -64,6 +64,35 @@ impl Jobs {
         Some(job)
     }
 
+    /// Adds jobs (in creation order) among the stored ones, keeping creation order: a
+    /// merge of two sorted runs, then the index rebuilt.
+    pub fn merge(&mut self, batch: Vec<Item>) {
+        fn created(i: &Item) -> &str {
+            i.get("creationTime").and_then(Value::as_str).unwrap_or("")
+        }
+        let old = std::mem::take(&mut self.items);
+        let mut out = Vec::with_capacity(old.len() + batch.len());
+        let (mut a, mut b) = (old.into_iter().peekable(), batch.into_iter().peekable());
+        loop {
+            let take_old = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) => created(x) <= created(y),
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            out.extend(if take_old { a.next() } else { b.next() });
+        }
+        self.index = out
+            .iter()
+            .enumerate()
+            .map(|(i, j)| {
+                let id = j.get("id").and_then(Value::as_str).unwrap_or("");
+                (id.to_owned(), i)
+            })
+            .collect();
+        self.items = out;
+    }
+
     /// Every job, oldest first.
     pub fn values(&self) -> std::slice::Iter<'_, Item> {
         self.items.iter()

@@ -31,6 +31,8 @@ pub struct Shared {
     pub current: Arc<Mutex<CancellationToken>>,
     /// Cancelled to stop the kernel; the bool in `restart` says whether a restart was asked.
     pub shutdown: CancellationToken,
+    /// Completion with the session's values (target ids, programs, this session's jobs).
+    pub completer: azq_magics::assist::Completer,
 }
 
 pub fn kernel_info() -> KernelInfoReply {
@@ -112,7 +114,7 @@ pub fn dispatch(shared: &Shared, replies: &Replies, request: Request, channel: C
         Ok(JupyterMessageContent::KernelInfoRequest(_)) => reply(kernel_info().into()),
         Ok(JupyterMessageContent::CompleteRequest(req)) => {
             let at = byte_offset(&req.code, req.cursor_pos);
-            let completion = assist::complete(&req.code, at);
+            let completion = shared.completer.complete(&req.code, at);
             reply(complete_reply(&req.code, completion).into());
         }
         Ok(JupyterMessageContent::InspectRequest(req)) => {

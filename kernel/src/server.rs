@@ -127,8 +127,12 @@ pub async fn run(info: ConnectionInfo) -> anyhow::Result<()> {
 
     let history = Arc::new(Mutex::new(History::default()));
     let current = Arc::new(Mutex::new(CancellationToken::new()));
+    let engine = Engine::new();
+    // Completion reads the session's values (targets, programs, jobs) as of the last cell, so
+    // it answers while a cell runs.
+    let completer = engine.completer();
     let jobs = Executor {
-        engine: Engine::new(),
+        engine,
         history: history.clone(),
         iopub: iopub.clone(),
         replies: shell_replies.clone(),
@@ -143,6 +147,7 @@ pub async fn run(info: ConnectionInfo) -> anyhow::Result<()> {
         history,
         jobs,
         current,
+        completer,
         shutdown: CancellationToken::new(),
     };
 

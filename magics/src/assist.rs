@@ -1,10 +1,14 @@
 //! Help while typing: completion, inspection (help for the magic under the cursor) and
 //! whether a cell is complete. All take byte offsets; they need no running session.
 
+use std::sync::{Arc, Mutex};
+
+use crate::azure::AzureSession;
 use crate::bundle::Bundle;
 use crate::cell::{Form, Part, split};
+use crate::grammar::{ArgKind, parse_args};
 use crate::registry;
-use crate::spec::ParamKind;
+use crate::spec::{MagicSpec, Param, ParamKind, ValueKind};
 
 /// Completion candidates that replace `code[start..end]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -38,8 +42,147 @@ fn floor(text: &str, mut i: usize) -> usize {
     i
 }
 
-/// Completes a magic name, a flag, a `key=`, a value, or (for `%env`) a variable name.
+/// Completes a magic name, a flag, a `key=`, a value, or (for `%env`) a variable name,
+/// without a session (`Engine::complete` adds the session's targets, jobs, programs).
 pub fn complete(code: &str, cursor: usize) -> Completion {
+    complete_in(code, cursor, None)
+}
+
+/// What completion offers from a session: its target ids, program names and job ids.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SessionValues {
+    targets: Vec<String>,
+    programs: Vec<String>,
+    jobs: Vec<String>,
+}
+
+impl SessionValues {
+    pub(crate) fn of(session: &AzureSession) -> SessionValues {
+        SessionValues {
+            targets: crate::azure::candidates(session, ValueKind::TargetId),
+            programs: crate::azure::candidates(session, ValueKind::ProgramName),
+            jobs: crate::azure::candidates(session, ValueKind::JobId),
+        }
+    }
+
+    fn get(&self, kind: ValueKind) -> &[String] {
+        match kind {
+            ValueKind::TargetId => &self.targets,
+            ValueKind::ProgramName => &self.programs,
+            ValueKind::JobId => &self.jobs,
+            _ => &[],
+        }
+    }
+}
+
+/// Completion with the session's values, for a front end that answers completion requests
+/// while a cell runs: the engine copies its session's values in after every cell
+/// (`Engine::completer`), so completing never waits for the engine.
+#[derive(Debug, Clone, Default)]
+pub struct Completer(Arc<Mutex<SessionValues>>);
+
+impl Completer {
+    pub fn complete(&self, code: &str, cursor: usize) -> Completion {
+        let values = self.0.lock().map(|v| v.clone()).unwrap_or_default();
+        complete_in(code, cursor, Some(&values))
+    }
+
+    pub(crate) fn refresh(&self, session: &AzureSession) {
+        let values = SessionValues::of(session);
+        if let Ok(mut held) = self.0.lock() {
+            *held = values;
+        }
+    }
+}
+
+/// The values completion offers for `p`: its examples, its kind's choices, and what the
+/// session holds for the kinds that name session things.
+fn value_candidates(p: &Param, session: Option<&SessionValues>) -> Vec<String> {
+    let mut out: Vec<String> = p.values.iter().map(|v| (*v).to_owned()).collect();
+    if let ValueKind::OneOf(choices) = p.value {
+        out.extend(choices.iter().map(|c| (*c).to_owned()));
+    }
+    if let Some(values) = session {
+        out.extend(values.get(p.value).iter().cloned());
+    }
+    out
+}
+
+fn starts_with_ci(text: &str, prefix: &str) -> bool {
+    text.get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+}
+
+/// Candidates for `word`, the argument under the cursor, from `spec`'s declaration;
+/// `before` is the argument text written before it (to count positionals).
+fn complete_args(
+    spec: &MagicSpec,
+    before: &str,
+    word: &str,
+    azure: Option<&SessionValues>,
+) -> Vec<String> {
+    let mut matches = Vec::new();
+    if let Some((key, value)) = word.split_once('=') {
+        if let Some(p) = spec.params.iter().find(|p| p.takes_key(key)) {
+            matches = value_candidates(p, azure)
+                .into_iter()
+                .filter(|v| starts_with_ci(v, value))
+                .map(|v| format!("{key}={v}"))
+                .collect();
+        }
+        return matches;
+    }
+    for p in spec.params {
+        match p.kind {
+            ParamKind::Flag { short } => {
+                let long = format!("--{}", p.name);
+                if word.starts_with('-') && long.starts_with(word) {
+                    matches.push(long);
+                } else if let Some(c) = short.map(|c| format!("-{c}")).filter(|s| s == word) {
+                    matches.push(c);
+                }
+            }
+            ParamKind::Word if !word.is_empty() && starts_with_ci(p.name, word) => {
+                matches.push(p.name.to_owned());
+            }
+            _ if p.takes_key(p.name) && !word.starts_with('-') && starts_with_ci(p.name, word) => {
+                matches.push(format!("{}=", p.name));
+            }
+            _ => {}
+        }
+    }
+    if word.starts_with('-') {
+        return matches;
+    }
+    // A bare word: the values of the positional parameter it would bind to.
+    let written = parse_args(before, 0).map(|args| {
+        args.iter()
+            .filter(|a| match &a.kind {
+                ArgKind::Positional(v) => !spec
+                    .params
+                    .iter()
+                    .any(|p| p.kind == ParamKind::Word && p.name.eq_ignore_ascii_case(v)),
+                _ => false,
+            })
+            .count()
+    });
+    if let Ok(index) = written
+        && let Some(p) = spec
+            .params
+            .iter()
+            .filter(|p| p.kind == ParamKind::Positional)
+            .nth(index)
+    {
+        matches.extend(
+            value_candidates(p, azure)
+                .into_iter()
+                .filter(|v| starts_with_ci(v, word)),
+        );
+    }
+    matches
+}
+
+pub(crate) fn complete_in(code: &str, cursor: usize, azure: Option<&SessionValues>) -> Completion {
     let cursor = floor(code, cursor);
     let (line_start, line) = line_around(code, cursor);
     let before = &code[line_start..cursor];
@@ -83,56 +226,11 @@ pub fn complete(code: &str, cursor: usize) -> Completion {
         };
     };
     let spec = magic.spec();
-    let mut matches: Vec<String> = Vec::new();
-    if let Some((key, value)) = word.split_once('=') {
-        if let Some(p) = spec
-            .params
-            .iter()
-            .find(|p| p.kind == ParamKind::Named && p.name.eq_ignore_ascii_case(key))
-        {
-            matches = p
-                .values
-                .iter()
-                .filter(|v| {
-                    v.to_ascii_lowercase()
-                        .starts_with(&value.to_ascii_lowercase())
-                })
-                .map(|v| format!("{key}={v}"))
-                .collect();
-        }
-    } else {
-        for p in spec.params {
-            match p.kind {
-                ParamKind::Flag { short } => {
-                    let long = format!("--{}", p.name);
-                    if word.starts_with('-') && long.starts_with(word) {
-                        matches.push(long);
-                    } else if let Some(c) = short.map(|c| format!("-{c}")).filter(|s| s == word) {
-                        matches.push(c);
-                    }
-                }
-                ParamKind::Word
-                    if !word.is_empty()
-                        && p.name
-                            .to_ascii_lowercase()
-                            .starts_with(&word.to_ascii_lowercase()) =>
-                {
-                    matches.push(p.name.to_owned());
-                }
-                ParamKind::Named
-                    if !word.starts_with('-')
-                        && p.name
-                            .to_ascii_lowercase()
-                            .starts_with(&word.to_ascii_lowercase()) =>
-                {
-                    matches.push(format!("{}=", p.name));
-                }
-                _ => {}
-            }
-        }
-        if !word.starts_with('-') {
-            matches.extend(magic.complete_value(word));
-        }
+    let args_start = line_start + indent + head.len();
+    let before = code.get(args_start..word_start).unwrap_or("");
+    let mut matches = complete_args(spec, before, word, azure);
+    if !word.starts_with('-') && !word.contains('=') {
+        matches.extend(magic.complete_value(word));
     }
     matches.sort();
     matches.dedup();
@@ -271,6 +369,115 @@ mod tests {
         assert!(names("%nosuch x").is_empty());
         let c = complete("%env PAT", 8);
         assert_eq!((c.start, c.end), (5, 8));
+    }
+
+    static SPEC: MagicSpec = MagicSpec {
+        name: "t",
+        form: Form::Line,
+        summary: "",
+        usage: "%t [TARGET] [JOB] [target=…] [color=…]",
+        description: "",
+        params: &[
+            Param::positional("TARGET", "a target").of(ValueKind::TargetId),
+            Param::positional("JOB", "a job").of(ValueKind::JobId),
+            Param::named("target", "a target").of(ValueKind::TargetId),
+            Param::named("color", "a color").of(ValueKind::OneOf(&["Red", "Green"])),
+            Param::word("quiet", "say less"),
+        ],
+        examples: &[],
+        errors: &[],
+        rules: &[],
+        extra: false,
+    };
+
+    #[test]
+    fn one_of_values_are_offered_after_the_key() {
+        assert_eq!(complete_args(&SPEC, "", "color=g", None), ["color=Green"]);
+        assert_eq!(
+            complete_args(&SPEC, "", "color=", None),
+            ["color=Red", "color=Green"]
+        );
+        // Without a session, nothing to offer for a target.
+        assert!(complete_args(&SPEC, "", "target=", None).is_empty());
+    }
+
+    #[tokio::test]
+    async fn target_ids_come_from_the_connected_workspace() {
+        let mut engine = crate::Engine::new();
+        let cancel = tokio_util::sync::CancellationToken::new();
+        struct Quiet;
+        impl crate::Output for Quiet {
+            fn stream(&mut self, _: crate::Stream, _: &str) {}
+            fn display(&mut self, _: Bundle) {}
+            fn display_updatable(&mut self, _: Bundle) -> crate::DisplayId {
+                crate::DisplayId("d".into())
+            }
+            fn update(&mut self, _: &crate::DisplayId, _: Bundle) {}
+            fn clear(&mut self, _: bool) {}
+            fn page(&mut self, _: Bundle) {}
+            fn input(
+                &mut self,
+                _: &str,
+                _: bool,
+            ) -> futures::future::BoxFuture<'_, Result<String, crate::MagicError>> {
+                Box::pin(async { Ok(String::new()) })
+            }
+        }
+        // Not connected: no candidates.
+        let completer = engine.completer();
+        let line = "%azure.connect location=";
+        let before = completer.complete(line, line.len()).matches;
+        assert!(
+            complete_args(
+                &SPEC,
+                "",
+                "target=",
+                Some(&SessionValues::of(&engine.azure))
+            )
+            .is_empty()
+        );
+        engine
+            .run_cell(
+                "%azure.connect emulator",
+                crate::CellOptions::default(),
+                &mut Quiet,
+                &cancel,
+            )
+            .await
+            .expect("the embedded emulator connects");
+        let values = SessionValues::of(&engine.azure);
+        let session = Some(&values);
+        let mut all = crate::azure::candidates(&engine.azure, ValueKind::TargetId);
+        assert!(all.len() > 1, "the demo workspace has targets: {all:?}");
+        assert!(all.iter().any(|t| t == "ionq.simulator"), "{all:?}");
+        let offered: Vec<String> = complete_args(&SPEC, "", "target=", session)
+            .into_iter()
+            .map(|m| m.trim_start_matches("target=").to_owned())
+            .collect();
+        all.sort();
+        let mut sorted = offered.clone();
+        sorted.sort();
+        assert_eq!(sorted, all);
+        // Filtered by what is typed, any case; bare words by position.
+        let ionq = complete_args(&SPEC, "", "target=IonQ.s", session);
+        assert_eq!(ionq, ["target=ionq.simulator"]);
+        assert!(complete_args(&SPEC, "", "ionq.s", session).contains(&"ionq.simulator".into()));
+        // The second bare word is a job, not a target (a word like `quiet` does not count).
+        assert!(complete_args(&SPEC, " ionq.simulator ", "ionq", session).is_empty());
+        assert!(!complete_args(&SPEC, " quiet ", "ionq", session).is_empty());
+        // The completer handed out before the cell sees the targets after it; a line
+        // without a target parameter is completed as before.
+        assert!(
+            completer
+                .0
+                .lock()
+                .unwrap()
+                .targets
+                .contains(&"ionq.simulator".into())
+        );
+        assert_eq!(completer.complete(line, line.len()).matches, before);
+        // Job ids and program names: none yet in this session.
+        assert!(crate::azure::candidates(&engine.azure, ValueKind::JobId).is_empty());
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub struct CellOptions {
 #[derive(Debug, Default)]
 pub struct Engine {
     vars: Vars,
-    azure: crate::azure::AzureSession,
+    pub(crate) azure: crate::azure::AzureSession,
+    completer: crate::assist::Completer,
 }
 
 impl Engine {
@@ -31,8 +32,33 @@ impl Engine {
         Engine::default()
     }
 
+    /// Completion as `assist::complete`, with candidates from this session (the
+    /// workspace's targets, …) for the values that name them.
+    pub fn complete(&self, code: &str, cursor: usize) -> crate::assist::Completion {
+        let values = crate::assist::SessionValues::of(&self.azure);
+        crate::assist::complete_in(code, cursor, Some(&values))
+    }
+
+    /// A completer that a front end may keep and call while cells run; it sees this
+    /// session's values as they were after the last cell.
+    pub fn completer(&self) -> crate::assist::Completer {
+        self.completer.clone()
+    }
+
     /// Runs every part of `cell`; stops at the first error. The value is the last part's.
     pub async fn run_cell(
+        &mut self,
+        cell: &str,
+        options: CellOptions,
+        out: &mut dyn Output,
+        cancel: &CancellationToken,
+    ) -> Result<Option<Bundle>, MagicError> {
+        let result = self.run_parts(cell, options, out, cancel).await;
+        self.completer.refresh(&self.azure);
+        result
+    }
+
+    async fn run_parts(
         &mut self,
         cell: &str,
         options: CellOptions,

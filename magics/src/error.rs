@@ -70,8 +70,8 @@ pub enum MagicError {
         span: Range<usize>,
     },
     #[error(
-        "`%{magic}` is planned but not in this build of azq; this build can connect and list \
-         targets (`%azure.connect`)"
+        "`%{magic}` is planned but not in this build of azq; `%lsmagic` lists the magics this \
+         build has"
     )]
     NotInThisBuild { magic: String, span: Range<usize> },
     /// An error from Azure (or about reaching it), under the client's stable name.

@@ -9,7 +9,8 @@
 //! flag       = '-' '-'? ident                 (-u, --prompt)
 //! named      = ident blank* '=' blank* value  (key=value, key = "value")
 //! positional = value
-//! value      = '"' (escape | char)* '"' | '\'' (escape | char)* '\'' | bare
+//! value      = braced | '"' (escape | char)* '"' | '\'' (escape | char)* '\'' | bare
+//! braced     = '{' … '}'                      (a JSON object; braces counted outside strings)
 //! bare       = (any char but whitespace and quotes)+
 //! ```
 
@@ -156,8 +157,34 @@ fn bare(i: &str) -> Res<'_, String> {
     Ok((rest, word.to_owned()))
 }
 
+/// A JSON object written as a named value (`jobParams={"shots": 10}`), taken whole: braces
+/// are counted outside JSON strings, so spaces and quotes inside it belong to it.
+fn braced(i: &str) -> Res<'_, String> {
+    let (_, _) = char('{')(i)?;
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (at, c) in i.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' => in_string = !in_string,
+            '{' if !in_string => depth += 1,
+            '}' if !in_string => {
+                depth -= 1;
+                if depth == 0 {
+                    return Ok((&i[at + 1..], i[..=at].to_owned()));
+                }
+            }
+            _ => {}
+        }
+    }
+    Err(nom::Err::Failure(PErr {
+        input: &i[i.len()..],
+        expected: Some("a closing `}`"),
+    }))
+}
+
 fn value(i: &str) -> Res<'_, String> {
-    alt((quoted('"'), quoted('\''), bare)).parse(i)
+    alt((braced, quoted('"'), quoted('\''), bare)).parse(i)
 }
 
 fn flag(i: &str) -> Res<'_, ArgKind> {
@@ -327,6 +354,11 @@ mod tests {
                 "refresh=\"true\"@0..36 resourceId=\"x\"@0..36",
             ),
             ("/subscriptions/x/y", "pos(\"/subscriptions/x/y\")@0..18"),
+            (
+                "p={\"a\": {\"b\": \"}\"}} n=1",
+                "p=\"{\\\"a\\\": {\\\"b\\\": \\\"}\\\"}}\"@0..19 n=\"1\"@20..23",
+            ),
+            ("p={\"a\": 1", "error: expected a closing `}` at 9..9"),
             ("é=1", "pos(\"é=1\")@0..4"),
             // errors
             ("k=\"abc", "error: expected a closing `\"` at 6..6"),

@@ -12,17 +12,7 @@ pub fn all() -> &'static [&'static dyn Magic] {
 
 /// Magics that are planned (IQ#'s job magics and azq's own) but not in this build: calling one
 /// says so instead of "unknown magic".
-pub const PLANNED: &[&str] = &[
-    "azure.target",
-    "azure.submit",
-    "azure.execute",
-    "azure.status",
-    "azure.output",
-    "azure.jobs",
-    "azure.cancel",
-    "azure.quotas",
-    "qasm",
-];
+pub const PLANNED: &[&str] = &["azure.quotas"];
 
 /// Whether `name` (as typed, any case) is a planned magic not in this build.
 pub fn planned(name: &str) -> Option<&'static str> {

@@ -18,13 +18,146 @@ pub enum ParamKind {
     Word,
 }
 
-#[derive(Debug)]
+/// What a parameter's value must be. Binding checks every given value against its kind
+/// (the error names the parameter, shows the value's caret and says what to write) and
+/// completion offers the kind's choices.
+#[derive(Debug, Clone, Copy)]
+pub enum ValueKind {
+    /// Any non-empty text.
+    Text,
+    /// A GUID: 8-4-4-4-12 hex digits.
+    Guid,
+    /// A whole number from `min` to `max`.
+    Int { min: u64, max: u64 },
+    /// A number of seconds from `min` to `max`: `30`, `2.5`, `30s`, `5m`, `1h`, `250ms`.
+    Seconds { min: u64, max: u64 },
+    /// A JSON object (`{…}`), parsed once at binding.
+    JsonObject,
+    /// One of a closed set, any case; the bound text is the set's spelling.
+    OneOf(&'static [&'static str]),
+    /// A target id, `provider.target` (letters, digits, `.`, `-`, `_`); completion offers
+    /// the workspace's targets.
+    TargetId,
+    /// A program's name (a letter or `_`, then letters, digits, `_`, `-`, `.`); completion
+    /// offers the stored programs.
+    ProgramName,
+    /// A job id (a GUID); completion offers this session's jobs.
+    JobId,
+    /// A file path (no NUL).
+    Path,
+    /// An RFC 3339 date or date-time: `2026-12-01`, `2026-12-01T10:00:00Z`.
+    Timestamp,
+    /// Checked by a function that returns the message to show when the value is refused
+    /// (the message must not repeat a secret value).
+    Custom(fn(&str) -> Result<(), String>),
+}
+
+#[derive(Debug, Clone, Copy)]
 pub struct Param {
     pub name: &'static str,
     pub kind: ParamKind,
     pub help: &'static str,
     /// Values offered by completion (a closed set, or examples).
     pub values: &'static [&'static str],
+    /// What the value must be (flags and words have none: `Text`, unused).
+    pub value: ValueKind,
+    /// The value when the parameter is not given (checked against `value` at binding).
+    pub default: Option<&'static str>,
+    /// A positional parameter that may also be written `name=value`.
+    pub also_named: bool,
+}
+
+impl Param {
+    const fn new(name: &'static str, kind: ParamKind, help: &'static str) -> Param {
+        Param {
+            name,
+            kind,
+            help,
+            values: &[],
+            value: ValueKind::Text,
+            default: None,
+            also_named: false,
+        }
+    }
+
+    /// `name=value`, of kind `Text` until `.of(…)`.
+    pub const fn named(name: &'static str, help: &'static str) -> Param {
+        Param::new(name, ParamKind::Named, help)
+    }
+
+    /// A value by position (in the order positionals are declared).
+    pub const fn positional(name: &'static str, help: &'static str) -> Param {
+        Param::new(name, ParamKind::Positional, help)
+    }
+
+    /// `--name`, and `-c` when `short` is given.
+    pub const fn flag(name: &'static str, short: Option<char>, help: &'static str) -> Param {
+        Param::new(name, ParamKind::Flag { short }, help)
+    }
+
+    /// A bare word that switches something on (`refresh`).
+    pub const fn word(name: &'static str, help: &'static str) -> Param {
+        Param::new(name, ParamKind::Word, help)
+    }
+
+    pub const fn of(mut self, value: ValueKind) -> Param {
+        self.value = value;
+        self
+    }
+
+    pub const fn default(mut self, value: &'static str) -> Param {
+        self.default = Some(value);
+        self
+    }
+
+    pub const fn values(mut self, values: &'static [&'static str]) -> Param {
+        self.values = values;
+        self
+    }
+
+    /// A positional parameter that may also be written `name=value` (given both ways, it
+    /// is refused as given twice).
+    pub const fn also_named(mut self) -> Param {
+        self.also_named = true;
+        self
+    }
+
+    /// Whether `key=` names this parameter.
+    pub fn takes_key(&self, key: &str) -> bool {
+        (self.kind == ParamKind::Named || self.kind == ParamKind::Positional && self.also_named)
+            && self.name.eq_ignore_ascii_case(key)
+    }
+}
+
+/// How parameters depend on each other; binding enforces these on what was given (defaults
+/// do not count).
+#[derive(Debug, Clone, Copy)]
+pub enum Rule {
+    /// Both given: `ConflictingArguments` at the later one, saying `why`.
+    Conflicts {
+        a: &'static str,
+        b: &'static str,
+        why: &'static str,
+    },
+    /// `a` given without `needs`: `InvalidArgument` at `a`, saying `why`.
+    Requires {
+        a: &'static str,
+        needs: &'static str,
+        why: &'static str,
+    },
+    /// At most one of `names` given: `ConflictingArguments` at the later one.
+    OneOf {
+        names: &'static [&'static str],
+        why: &'static str,
+    },
+    /// `a` conflicts with each of `others` (one `Conflicts` per name, written once).
+    Excludes {
+        a: &'static str,
+        others: &'static [&'static str],
+        why: &'static str,
+    },
+    /// `a` is given only alone: it conflicts with every other argument.
+    Alone { a: &'static str, why: &'static str },
 }
 
 #[derive(Debug)]
@@ -45,6 +178,10 @@ pub struct MagicSpec {
     pub examples: &'static [Example],
     /// The stable names of the errors this magic can end with.
     pub errors: &'static [&'static str],
+    /// How the parameters depend on each other.
+    pub rules: &'static [Rule],
+    /// Undeclared `key=value` arguments are kept (`Bound::extra`) instead of refused.
+    pub extra: bool,
 }
 
 impl MagicSpec {
@@ -115,6 +252,7 @@ pub fn param_shape(p: &Param) -> String {
         ParamKind::Flag { short: Some(c) } => format!("-{c}, --{}", p.name),
         ParamKind::Flag { short: None } => format!("--{}", p.name),
         ParamKind::Named => format!("{}=…", p.name),
+        ParamKind::Positional if p.also_named => format!("[{}=]…", p.name),
         ParamKind::Positional | ParamKind::Word => p.name.to_owned(),
     }
 }

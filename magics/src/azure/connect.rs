@@ -18,7 +18,7 @@ use crate::bundle::Bundle;
 use crate::cell::{Call, Form};
 use crate::magic::{Ctx, Magic};
 use crate::output::{DisplayId, Output};
-use crate::spec::{Example, MagicSpec, Param, ParamKind};
+use crate::spec::{Example, MagicSpec, Param, Rule, ValueKind};
 use crate::vars::Vars;
 
 pub struct Connect;
@@ -34,6 +34,7 @@ const CREDENTIALS: &[&str] = &[
     "DeviceCode",
     "TokenFile",
     "ApiKey",
+    "AzureCli",
 ];
 
 static SPEC: MagicSpec = MagicSpec {
@@ -53,91 +54,57 @@ static SPEC: MagicSpec = MagicSpec {
         AZURE_QUANTUM_WORKSPACE_LOCATION and AZURE_QUANTUM_CONNECTION_STRING. Without arguments it shows the \
         current connection and does not sign in again. Arguments may continue on indented lines.",
     params: &[
-        Param {
-            name: "resourceId",
-            kind: ParamKind::Named,
-            help: "the workspace's resource ID: /subscriptions/…/resourceGroups/…/providers/Microsoft.Quantum/Workspaces/…",
-            values: &[],
-        },
-        Param {
-            name: "RESOURCE_ID",
-            kind: ParamKind::Positional,
-            help: "the same, without `resourceId=`",
-            values: &[],
-        },
-        Param {
-            name: "subscription",
-            kind: ParamKind::Named,
-            help: "subscription ID (a GUID)",
-            values: &[],
-        },
-        Param {
-            name: "resourceGroup",
-            kind: ParamKind::Named,
-            help: "resource group name",
-            values: &[],
-        },
-        Param {
-            name: "workspace",
-            kind: ParamKind::Named,
-            help: "workspace name",
-            values: &[],
-        },
-        Param {
-            name: "location",
-            kind: ParamKind::Named,
-            help: "the workspace's region, e.g. westus or \"West US\" (found through ARM when left out)",
-            values: &[
-                "westus",
-                "eastus",
-                "westeurope",
-                "northeurope",
-                "japaneast",
-                "uksouth",
-            ],
-        },
-        Param {
-            name: "credential",
-            kind: ParamKind::Named,
-            help: "how to sign in: Default, Environment, ManagedIdentity, WorkloadIdentity, CLI, DeviceCode, TokenFile or ApiKey (any case)",
-            values: CREDENTIALS,
-        },
-        Param {
-            name: "tenant",
-            kind: ParamKind::Named,
-            help: "the Entra ID tenant to sign in to (found from the subscription when left out)",
-            values: &[],
-        },
-        Param {
-            name: "connectionString",
-            kind: ParamKind::Named,
-            help: "a workspace connection string with an API key (secret; also AZURE_QUANTUM_CONNECTION_STRING)",
-            values: &[],
-        },
-        Param {
-            name: "storage",
-            kind: ParamKind::Named,
-            help: "a storage account connection string, for workspaces without linked storage (secret)",
-            values: &[],
-        },
-        Param {
-            name: "endpoint",
-            kind: ParamKind::Named,
-            help: "the data-plane URL, for emulators and custom endpoints",
-            values: &[],
-        },
-        Param {
-            name: "refresh",
-            kind: ParamKind::Word,
-            help: "sign in anew with a device code, replacing the cached login",
-            values: &[],
-        },
-        Param {
-            name: "emulator",
-            kind: ParamKind::Word,
-            help: "start the embedded emulator with a demo workspace and connect to it",
-            values: &[],
-        },
+        Param::positional(
+            "resourceId",
+            "the workspace's resource ID: /subscriptions/…/resourceGroups/…/providers/Microsoft.Quantum/Workspaces/… (`resourceId=` may be left out)",
+        )
+        .also_named(),
+        Param::named("subscription", "subscription ID (a GUID)").of(ValueKind::Guid),
+        Param::named("resourceGroup", "resource group name"),
+        Param::named("workspace", "workspace name"),
+        Param::named(
+            "location",
+            "the workspace's region, e.g. westus or \"West US\" (found through ARM when left out)",
+        )
+        .values(&[
+            "westus",
+            "eastus",
+            "westeurope",
+            "northeurope",
+            "japaneast",
+            "uksouth",
+        ]),
+        Param::named(
+            "credential",
+            "how to sign in: Default, Environment, ManagedIdentity, WorkloadIdentity, CLI, DeviceCode, TokenFile or ApiKey (any case)",
+        )
+        .of(ValueKind::OneOf(CREDENTIALS)),
+        Param::named(
+            "tenant",
+            "the Entra ID tenant to sign in to (found from the subscription when left out)",
+        )
+        .of(ValueKind::Custom(check_tenant)),
+        Param::named(
+            "connectionString",
+            "a workspace connection string with an API key (secret; also AZURE_QUANTUM_CONNECTION_STRING)",
+        ),
+        Param::named(
+            "storage",
+            "a storage account connection string, for workspaces without linked storage (secret)",
+        )
+        .of(ValueKind::Custom(check_storage)),
+        Param::named(
+            "endpoint",
+            "the data-plane URL, for emulators and custom endpoints",
+        ),
+        Param::word(
+            "refresh",
+            "sign in anew with a device code, replacing the cached login",
+        ),
+        Param::word(
+            "emulator",
+            "start the embedded emulator with a demo workspace and connect to it",
+        ),
     ],
     examples: &[
         Example {
@@ -179,7 +146,59 @@ static SPEC: MagicSpec = MagicSpec {
         "InvalidArgument",
         "SyntaxError",
     ],
+    rules: &[
+        Rule::Alone {
+            a: "emulator",
+            why: "`emulator` connects to its own demo workspace and signs in by itself",
+        },
+        Rule::Excludes {
+            a: "connectionString",
+            others: &[
+                "resourceId",
+                "subscription",
+                "resourceGroup",
+                "workspace",
+                "location",
+                "endpoint",
+                "tenant",
+            ],
+            why: "a connection string names its workspace and endpoint",
+        },
+        Rule::Conflicts {
+            a: "connectionString",
+            b: "refresh",
+            why: "a connection string signs in with its API key; `refresh` has nothing to renew",
+        },
+        Rule::Excludes {
+            a: "resourceId",
+            others: &["subscription", "resourceGroup", "workspace"],
+            why: "the resource ID already names the subscription, resource group and workspace",
+        },
+    ],
+    extra: false,
 };
+
+fn check_tenant(t: &str) -> Result<(), String> {
+    let ok = t.len() <= 128
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'));
+    ok.then_some(()).ok_or_else(|| {
+        format!(
+            "`{t}` is not a tenant; give its ID (a GUID) or its domain, like contoso.onmicrosoft.com"
+        )
+    })
+}
+
+/// A storage connection string by its fields (the message never repeats it: it holds a key).
+fn check_storage(s: &str) -> Result<(), String> {
+    let lower = s.to_ascii_lowercase();
+    let ok = lower.contains("accountname=")
+        && (lower.contains("accountkey=") || lower.contains("sharedaccesssignature="))
+        || lower.contains("blobendpoint=");
+    ok.then_some(()).ok_or_else(|| {
+        "`storage` is not a storage connection string (DefaultEndpointsProtocol=https;AccountName=…;AccountKey=…); copy it from the storage account's Access keys page".to_owned()
+    })
+}
 
 /// Where the connection goes.
 enum Place {
@@ -207,34 +226,21 @@ fn invalid(message: String, span: Option<Range<usize>>) -> MagicError {
     }
 }
 
-/// Where a value is written, inside its quotes if it has them.
-fn inner(call: &Call<'_>, span: Range<usize>) -> Range<usize> {
-    let quoted = span
-        .start
-        .checked_sub(call.args_start)
-        .and_then(|at| call.args.get(at..))
-        .is_some_and(|t| t.starts_with(['"', '\'']));
-    let q = usize::from(quoted);
-    span.start + q..(span.end - q).max(span.start + q)
+/// A client error about a value, with the caret on it.
+fn at_value(span: Option<Range<usize>>) -> impl Fn(azq_client::ClientError) -> MagicError {
+    move |e| MagicError::Azure {
+        name: e.name(),
+        message: e.to_string(),
+        span: span.clone(),
+    }
 }
 
 impl Args {
+    /// What the declaration cannot say: a bare word's shape, checks that depend on the
+    /// credential's value or the environment, and the values the client parses.
     fn bind(bound: &Bound, call: &Call<'_>, vars: &Vars) -> Result<Args, MagicError> {
-        let get = |name: &str| bound.named(name).map(|(v, _)| v.to_owned());
-        let span_of = |name: &str| bound.named(name).map(|(_, s)| s);
-        let emulator = bound.flag("emulator");
-        let refresh = bound.flag("refresh");
-        for (name, span) in bound.named_spans() {
-            if bound.named(name).is_some_and(|(v, _)| v.trim().is_empty()) {
-                return Err(invalid(
-                    format!("`{name}` is empty; give it a value or leave it out"),
-                    Some(span),
-                ));
-            }
-        }
-        // The resource id: `resourceId=` or a bare one.
-        let positional = bound.positional(0);
-        if let Some((word, span)) = &positional
+        let given = |name: &str| bound.text(name).map(str::to_owned);
+        if let Some((word, span)) = bound.positional(0)
             && !resource::looks_like_resource_id(word)
         {
             // A word with `=` or `;` may be a connection string: not repeated, it holds a key.
@@ -243,131 +249,40 @@ impl Args {
                  string as connectionString=\"…\""
                     .to_owned()
             } else {
-                let suggestion = closest(word, ["refresh".to_owned(), "emulator".to_owned()]);
-                format!(
-                    "unexpected `{word}`{}",
-                    suggestion.map_or_else(
-                        || "; a bare argument must be a resource ID (/subscriptions/…)".to_owned(),
-                        |s| format!("; did you mean `{s}`?")
-                    )
-                )
+                match closest(word, ["refresh".to_owned(), "emulator".to_owned()]) {
+                    Some(s) => format!("unexpected `{word}`; did you mean `{s}`?"),
+                    None => format!(
+                        "unexpected `{word}`; a bare argument must be a resource ID (/subscriptions/…)"
+                    ),
+                }
             };
-            return Err(invalid(message, Some(span.clone())));
+            return Err(invalid(message, Some(span)));
         }
-        let resource_id = match (bound.named("resourceId"), positional) {
-            (Some(_), Some((_, span))) => {
-                return Err(MagicError::ConflictingArguments {
-                    magic: NAME.into(),
-                    message: "two resource IDs are given; keep one".into(),
-                    span,
-                });
-            }
-            (Some((v, _)), None) => {
-                let span = bound.value_span("resourceId").expect("named");
-                Some((v.to_owned(), inner(call, span)))
-            }
-            (None, Some((v, span))) => Some((v.to_owned(), inner(call, span))),
-            (None, None) => None,
-        };
-        let conflict = |message: String, span: Range<usize>| MagicError::ConflictingArguments {
+        let connection_string = given("connectionString");
+        let credential = bound.text("credential").and_then(CredentialKind::parse);
+        let conflict = |message: String, name: &str| MagicError::ConflictingArguments {
             magic: NAME.into(),
             message,
-            span,
+            span: bound
+                .named(name)
+                .map(|(_, s)| s)
+                .or(bound.word_span(name))
+                .expect("given"),
         };
-        let parts = ["subscription", "resourceGroup", "workspace"];
-        // `emulator` starts its own workspace: nothing else may say where or how.
-        if let Some(emu_span) = bound.word_span("emulator").filter(|_| emulator) {
-            let others: Vec<(&str, Range<usize>)> = bound
-                .named_spans()
-                .chain(bound.positional(0).map(|(_, s)| ("resourceId", s)))
-                .chain(bound.word_span("refresh").map(|s| ("refresh", s)))
-                .collect();
-            if let Some((name, span)) = others.into_iter().next() {
-                let span = if span.start > emu_span.start {
-                    span
-                } else {
-                    emu_span
-                };
-                return Err(conflict(
-                    format!(
-                        "`emulator` connects to its own demo workspace and signs in by itself; drop `{name}`"
-                    ),
-                    span,
-                ));
-            }
-        }
-        let connection_string = get("connectionString");
-        if connection_string.is_some() {
-            for other in [
-                "resourceId",
-                "subscription",
-                "resourceGroup",
-                "workspace",
-                "location",
-                "endpoint",
-                "tenant",
-            ] {
-                if let Some(span) = span_of(other) {
-                    return Err(conflict(
-                        format!(
-                            "a connection string names its workspace and endpoint; drop `{other}` or `connectionString`"
-                        ),
-                        span,
-                    ));
-                }
-            }
-            if let Some((_, span)) = bound.positional(0) {
-                return Err(conflict("a connection string names its workspace; drop the resource ID or `connectionString`".into(), span));
-            }
-            if let Some(span) = bound.word_span("refresh") {
-                return Err(conflict(
-                    "a connection string signs in with its API key; `refresh` has nothing to renew"
-                        .into(),
-                    span,
-                ));
-            }
-        }
-        if resource_id.is_some() {
-            for part in parts {
-                if let Some(span) = span_of(part) {
-                    return Err(conflict(
-                        format!(
-                            "the resource ID already names the {part}; drop `{part}` or the resource ID"
-                        ),
-                        span,
-                    ));
-                }
-            }
-        }
-        let credential = match bound.named("credential") {
-            None => None,
-            Some((v, span)) => Some(CredentialKind::parse(v).ok_or_else(|| {
-                let vspan = bound.value_span("credential");
-                let suggestion = closest(v, CREDENTIALS.iter().map(|c| (*c).to_owned()));
-                invalid(
-                    format!(
-                        "`{v}` is not a credential{}; one of {}",
-                        suggestion
-                            .map(|s| format!(" (did you mean `{s}`?)"))
-                            .unwrap_or_default(),
-                        CREDENTIALS.join(", ")
-                    ),
-                    vspan.or(Some(span)),
-                )
-            })?),
-        };
-        if let (Some(kind), Some(_)) = (credential, &connection_string)
+        if let Some(kind) = credential
             && kind != CredentialKind::ApiKey
+            && connection_string.is_some()
         {
             return Err(conflict(
                 format!(
                     "a connection string signs in with its API key, not {}; drop `credential` or `connectionString`",
                     kind.name()
                 ),
-                span_of("credential").expect("given"),
+                "credential",
             ));
         }
-        if let (Some(kind), Some(span)) = (credential, bound.word_span("refresh"))
+        if let Some(kind) = credential
+            && bound.flag("refresh")
             && !matches!(kind, CredentialKind::Default | CredentialKind::DeviceCode)
         {
             return Err(conflict(
@@ -375,128 +290,62 @@ impl Args {
                     "`refresh` renews a device-code login, and credential={} has none; drop one",
                     kind.name()
                 ),
-                span,
+                "refresh",
             ));
         }
-        let tenant = match bound.named("tenant") {
-            Some((t, span)) => {
-                let ok = t.len() <= 128
-                    && t.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'));
-                if !ok {
-                    return Err(invalid(
-                        format!(
-                            "`{t}` is not a tenant; give its ID (a GUID) or its domain, like contoso.onmicrosoft.com"
-                        ),
-                        bound.value_span("tenant").or(Some(span)),
-                    ));
-                }
-                Some(t.to_owned())
-            }
-            None => None,
-        };
-        let endpoint = match bound.named("endpoint") {
-            Some((e, _)) => {
-                let vspan = bound.value_span("endpoint");
-                Some(
-                    azq_client::endpoints::parse_base(e, "endpoint").map_err(|err| {
-                        MagicError::Azure {
-                            name: err.name(),
-                            message: err.to_string(),
-                            span: vspan,
-                        }
-                    })?,
-                )
-            }
-            None => None,
-        };
-        let location = match bound.named("location") {
-            Some((l, _)) => Some(normalize_location(l).map_err(|err| MagicError::Azure {
-                name: err.name(),
-                message: err.to_string(),
-                span: bound.value_span("location"),
-            })?),
-            None => None,
-        };
-        let storage = match bound.named("storage") {
-            Some((s, _)) => {
-                let lower = s.to_ascii_lowercase();
-                let ok = lower.contains("accountname=")
-                    && (lower.contains("accountkey=") || lower.contains("sharedaccesssignature="))
-                    || lower.contains("blobendpoint=");
-                if !ok {
-                    return Err(invalid(
-                        "`storage` is not a storage connection string (DefaultEndpointsProtocol=https;AccountName=…;AccountKey=…); copy it from the storage account's Access keys page".into(),
-                        bound.value_span("storage"),
-                    ));
-                }
-                Some(Secret::new(s))
-            }
-            None => None,
-        };
-        if let Some(kind) = credential
-            && kind == CredentialKind::ApiKey
+        let endpoint = bound
+            .text("endpoint")
+            .map(|e| azq_client::endpoints::parse_base(e, "endpoint"))
+            .transpose()
+            .map_err(at_value(bound.value_span("endpoint")))?;
+        let location = bound
+            .text("location")
+            .map(normalize_location)
+            .transpose()
+            .map_err(at_value(bound.value_span("location")))?;
+        let env_cs = vars.get("AZURE_QUANTUM_CONNECTION_STRING");
+        if credential == Some(CredentialKind::ApiKey)
             && connection_string.is_none()
-            && vars.get("AZURE_QUANTUM_CONNECTION_STRING").is_none()
+            && env_cs.is_none()
         {
             return Err(invalid(
                 "credential=ApiKey needs a connection string: give connectionString=… or set AZURE_QUANTUM_CONNECTION_STRING".into(),
-                span_of("credential"),
+                bound.named("credential").map(|(_, s)| s),
             ));
         }
-        let place = if emulator {
+        let parts = [
+            ("subscription", "AZURE_QUANTUM_SUBSCRIPTION_ID"),
+            ("resourceGroup", "AZURE_QUANTUM_WORKSPACE_RG"),
+            ("workspace", "AZURE_QUANTUM_WORKSPACE_NAME"),
+        ];
+        let place = if bound.flag("emulator") {
             Place::Emulator
         } else if let Some(cs) = connection_string {
             Place::ConnectionString(Secret::new(cs), bound.value_span("connectionString"))
-        } else if let Some((id, written)) = resource_id {
-            let ws = parse_resource_id(&id).map_err(|e| {
-                let offset = match &e {
-                    azq_client::ClientError::InvalidResourceId { at, .. } => *at,
-                    _ => 0,
-                };
-                // Underline the bad segment, up to the next `/`, where the id is written as
-                // it reads; an id with escapes has other offsets in the cell: all of it.
-                let verbatim = written
-                    .start
-                    .checked_sub(call.args_start)
-                    .and_then(|at| call.args.get(at..at + id.len()))
-                    == Some(id.as_str());
-                let span = if verbatim {
-                    let end = id
-                        .get(offset..)
-                        .and_then(|rest| rest.find('/'))
-                        .map_or(id.len(), |i| offset + i)
-                        .max(offset + 1);
-                    written.start + offset..written.start + end
-                } else {
-                    written
-                };
-                MagicError::Azure {
-                    name: e.name(),
-                    message: e.to_string(),
-                    span: Some(span),
-                }
-            })?;
-            Place::Workspace(ws)
-        } else if parts.iter().any(|p| span_of(p).is_some())
-            || credential.is_some_and(|k| k != CredentialKind::ApiKey)
-            || vars.get("AZURE_QUANTUM_CONNECTION_STRING").is_none()
-        {
-            let mut values = Vec::new();
-            for (part, vars_name) in [
-                ("subscription", "AZURE_QUANTUM_SUBSCRIPTION_ID"),
-                ("resourceGroup", "AZURE_QUANTUM_WORKSPACE_RG"),
-                ("workspace", "AZURE_QUANTUM_WORKSPACE_NAME"),
-            ] {
-                let v = get(part)
-                    .or_else(|| vars.get(&format!("IQSHARP_{vars_name}")))
-                    .or_else(|| vars.get(vars_name));
-                values.push((part, vars_name, v));
-            }
-            let missing: Vec<String> = values
+        } else if let Some(id) = bound.text("resourceId") {
+            let written = bound.span("resourceId").expect("given");
+            Place::Workspace(
+                parse_resource_id(id).map_err(|e| resource_id_error(e, id, written, call))?,
+            )
+        } else if let Some(cs) = env_cs.filter(|_| {
+            parts.iter().all(|(p, _)| bound.text(p).is_none())
+                && credential.is_none_or(|k| k == CredentialKind::ApiKey)
+        }) {
+            Place::ConnectionString(Secret::new(cs), None)
+        } else {
+            let values: Vec<Option<String>> = parts
                 .iter()
-                .filter(|(_, _, v)| v.is_none())
-                .map(|(p, n, _)| format!("{p}=… (or {n})"))
+                .map(|(part, var)| {
+                    given(part)
+                        .or_else(|| vars.get(&format!("IQSHARP_{var}")))
+                        .or_else(|| vars.get(var))
+                })
+                .collect();
+            let missing: Vec<String> = parts
+                .iter()
+                .zip(&values)
+                .filter(|(_, v)| v.is_none())
+                .map(|((p, n), _)| format!("{p}=… (or {n})"))
                 .collect();
             if missing.len() == 3 {
                 return Err(MagicError::Azure {
@@ -514,10 +363,12 @@ impl Args {
                     None,
                 ));
             }
+            let [subscription, resource_group, name] =
+                <[Option<String>; 3]>::try_from(values).expect("three parts");
             let ws = WorkspaceRef {
-                subscription: values[0].2.clone().expect("checked"),
-                resource_group: values[1].2.clone().expect("checked"),
-                name: values[2].2.clone().expect("checked"),
+                subscription: subscription.expect("checked"),
+                resource_group: resource_group.expect("checked"),
+                name: name.expect("checked"),
             };
             if let Err((part, rule)) = ws.check() {
                 let value = match part {
@@ -531,27 +382,18 @@ impl Args {
                 ));
             }
             Place::Workspace(ws)
-        } else {
-            Place::ConnectionString(
-                Secret::new(
-                    vars.get("AZURE_QUANTUM_CONNECTION_STRING")
-                        .expect("checked"),
-                ),
-                None,
-            )
         };
         let location = match (&place, location) {
-            (Place::Workspace(_), None) => match vars
+            (Place::Workspace(_), None) => vars
                 .get("IQSHARP_AZURE_QUANTUM_WORKSPACE_LOCATION")
                 .or_else(|| vars.get("AZURE_QUANTUM_WORKSPACE_LOCATION"))
-            {
-                Some(l) => Some(normalize_location(&l).map_err(|err| MagicError::Azure {
+                .map(|l| normalize_location(&l))
+                .transpose()
+                .map_err(|err| MagicError::Azure {
                     name: err.name(),
                     message: format!("AZURE_QUANTUM_WORKSPACE_LOCATION: {err}"),
                     span: None,
-                })?),
-                None => None,
-            },
+                })?,
             (_, l) => l,
         };
         Ok(Args {
@@ -559,22 +401,56 @@ impl Args {
             location,
             endpoint,
             credential,
-            tenant,
-            storage,
-            refresh,
+            tenant: given("tenant"),
+            storage: bound.text("storage").map(Secret::new),
+            refresh: bound.flag("refresh"),
         })
+    }
+}
+
+/// A resource id the client refused: the caret on the bad segment, up to the next `/`, where
+/// the id is written as it reads; an id with escapes has other offsets in the cell: all of it.
+fn resource_id_error(
+    e: azq_client::ClientError,
+    id: &str,
+    written: Range<usize>,
+    call: &Call<'_>,
+) -> MagicError {
+    let offset = match &e {
+        azq_client::ClientError::InvalidResourceId { at, .. } => *at,
+        _ => 0,
+    };
+    let verbatim = written
+        .start
+        .checked_sub(call.args_start)
+        .and_then(|at| call.args.get(at..at + id.len()))
+        == Some(id);
+    let span = if verbatim {
+        let end = id
+            .get(offset..)
+            .and_then(|rest| rest.find('/'))
+            .map_or(id.len(), |i| offset + i)
+            .max(offset + 1);
+        written.start + offset..written.start + end
+    } else {
+        written
+    };
+    MagicError::Azure {
+        name: e.name(),
+        message: e.to_string(),
+        span: Some(span),
     }
 }
 
 /// The device-code prompt: one display, made when a code is first shown and then updated
 /// in place ("Signed in as …"). Connections that need no prompt show nothing extra.
-struct CellPrompt<'a> {
+pub(crate) struct CellPrompt<'a> {
     out: &'a mut dyn Output,
     display: Option<DisplayId>,
 }
 
 impl<'a> CellPrompt<'a> {
-    fn new(out: &'a mut dyn Output) -> Self {
+    pub(crate) fn new(out: &'a mut dyn Output) -> Self {
         CellPrompt { out, display: None }
     }
 

@@ -1,11 +1,36 @@
-//! The `%azure.*` magics and the Azure state a notebook session keeps between them.
+//! The `%azure.*` magics and `%%qasm`, and the Azure state a notebook session keeps between
+//! them.
 
+mod cancel;
 mod connect;
+mod errors;
+mod execute;
+mod jobs;
+mod jobview;
+mod lookup;
+mod outcome;
+mod output;
+mod programs;
+mod qasm;
 mod render;
 mod session;
+mod status;
+mod submission;
+mod submit;
+mod target;
+mod translate;
 
+pub use cancel::Cancel;
 pub use connect::Connect;
+pub use execute::Execute;
+pub use jobs::Jobs;
+pub use output::OutputMagic;
+pub use qasm::{QasmCell, QasmLine};
 pub use session::AzureSession;
+pub use status::Status;
+pub use submit::Submit;
+pub use target::TargetMagic;
+pub(crate) use session::candidates;
 
 use azq_client::ClientError;
 

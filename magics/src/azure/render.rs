@@ -221,3 +221,75 @@ mod tests {
         );
     }
 }
+
+/// One target's row under a line (`%azure.target`), or `None` when the workspace has no
+/// such target.
+pub fn target_row(c: &Connection, id: &str, line: &str) -> Option<Bundle> {
+    let (provider, target) = c.providers.iter().find_map(|p| {
+        p.targets
+            .iter()
+            .find(|t| t.id.eq_ignore_ascii_case(id))
+            .map(|t| (p, t))
+    })?;
+    let queue = target
+        .average_queue_time
+        .map_or("-".into(), |q| q.to_string());
+    let heads = [
+        "Target ID",
+        "Provider",
+        "Current Availability",
+        "Average Queue Time (Seconds)",
+    ];
+    let cells = [
+        target.id.as_str(),
+        provider.id.as_str(),
+        target.current_availability.as_str(),
+        queue.as_str(),
+    ];
+    let widths: Vec<usize> = heads
+        .iter()
+        .zip(cells)
+        .map(|(h, c)| h.len().max(c.len()))
+        .collect();
+    let row = |cols: &[&str]| {
+        cols.iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    let dashes: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    let plain = format!(
+        "{line}\n{}\n{}\n{}",
+        row(&heads),
+        row(&dashes.iter().map(String::as_str).collect::<Vec<_>>()),
+        row(&cells)
+    );
+    let html = format!(
+        "<div class=\"azq-target\"><p>{}</p><table><thead><tr>{}</tr></thead><tbody><tr>\
+         <td><code>{}</code></td><td>{}</td><td>{}</td><td style=\"text-align:end\">{}</td>\
+         </tr></tbody></table></div>",
+        escape_html(line),
+        heads
+            .iter()
+            .map(|h| format!("<th style=\"text-align:start\">{h}</th>"))
+            .collect::<String>(),
+        escape_html(&target.id),
+        escape_html(&provider.id),
+        badge(&target.current_availability),
+        escape_html(&queue)
+    );
+    let data = json!({
+        "id": target.id,
+        "provider": provider.id,
+        "current_availability": target.current_availability,
+        "average_queue_time": target.average_queue_time,
+    });
+    Some(
+        Bundle::text(plain)
+            .with_html(html)
+            .with_data("target", data),
+    )
+}

@@ -5,7 +5,10 @@ use std::time::{Duration, Instant};
 
 use azq_client::{Env, Http, ProviderStatus, Secret, Workspace};
 
+use super::errors::JobError;
+use super::programs::Programs;
 use crate::MagicError;
+use crate::spec::ValueKind;
 
 /// The target list is fetched again when older than this (`AZQ_TARGETS_MAX_AGE` seconds).
 pub const TARGETS_MAX_AGE: Duration = Duration::from_secs(300);
@@ -36,7 +39,16 @@ pub struct AzureSession {
     pub(crate) connection: Option<Connection>,
     pub(crate) embedded: Option<Embedded>,
     http: Option<(String, Http)>,
+    /// The active target (`%azure.target`), kept across reconnections to the same workspace.
+    pub(crate) target: Option<String>,
+    /// Programs stored by `%%qasm` and `%qasm file=`.
+    pub(crate) programs: Programs,
+    /// Jobs this session submitted, oldest first (the last is the default of `%azure.status`).
+    pub(crate) jobs: Vec<String>,
 }
+
+/// At most this many job ids are remembered for completion and defaults.
+const MAX_REMEMBERED_JOBS: usize = 1000;
 
 impl std::fmt::Debug for AzureSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -57,6 +69,26 @@ pub(crate) struct Connection {
     pub emulator: Option<String>,
 }
 
+impl Connection {
+    /// The provider that offers `target` (ids compare without case), with the target's id
+    /// as the workspace spells it.
+    pub fn find_target(&self, target: &str) -> Option<(&str, &str)> {
+        self.providers.iter().find_map(|p| {
+            p.targets
+                .iter()
+                .find(|t| t.id.eq_ignore_ascii_case(target))
+                .map(|t| (p.id.as_str(), t.id.as_str()))
+        })
+    }
+
+    /// Every target id of the workspace.
+    pub fn target_ids(&self) -> impl Iterator<Item = &str> {
+        self.providers
+            .iter()
+            .flat_map(|p| p.targets.iter().map(|t| t.id.as_str()))
+    }
+}
+
 /// The in-process emulator `%azure.connect emulator` starts; it stops with the kernel.
 pub(crate) struct Embedded {
     pub url: String,
@@ -66,6 +98,25 @@ pub(crate) struct Embedded {
 }
 
 impl AzureSession {
+    /// The connection, or `NotConnected`.
+    pub(crate) fn connected(&self) -> Result<&Connection, MagicError> {
+        self.connection.as_ref().ok_or(MagicError::NotConnected)
+    }
+
+    /// Remembers a job this session submitted.
+    pub(crate) fn remember_job(&mut self, id: &str) {
+        self.jobs.retain(|j| j != id);
+        if self.jobs.len() >= MAX_REMEMBERED_JOBS {
+            self.jobs.remove(0);
+        }
+        self.jobs.push(id.to_owned());
+    }
+
+    /// The job a magic without an id is about: the last one this session submitted.
+    pub(crate) fn last_job(&self) -> Result<&str, JobError> {
+        self.jobs.last().map(String::as_str).ok_or(JobError::NoJob)
+    }
+
     /// The session's HTTP client, made again only when the TLS or proxy settings changed.
     pub(crate) fn http(&mut self, env: &Env) -> Result<Http, MagicError> {
         let key: String = [
@@ -124,5 +175,24 @@ impl AzureSession {
             });
         }
         Ok(self.embedded.as_ref().expect("started above"))
+    }
+}
+
+/// Completion candidates from the session for a value of `kind`: the connected workspace's
+/// target ids for `TargetId`, stored programs for `ProgramName`, this session's jobs for
+/// `JobId`; nothing for other kinds.
+pub(crate) fn candidates(session: &AzureSession, kind: ValueKind) -> Vec<String> {
+    match kind {
+        ValueKind::TargetId => session
+            .connection
+            .iter()
+            .flat_map(|c| &c.providers)
+            .flat_map(|p| &p.targets)
+            .map(|t| t.id.clone())
+            .collect(),
+        ValueKind::ProgramName => session.programs.names().map(str::to_owned).collect(),
+        // Newest first: the job just submitted is the one most likely wanted.
+        ValueKind::JobId => session.jobs.iter().rev().cloned().collect(),
+        _ => Vec::new(),
     }
 }

@@ -36,6 +36,8 @@ static SPEC: MagicSpec = MagicSpec {
         },
     ],
     errors: &["CommandNotStarted", "CommandFailed", "Interrupted"],
+    rules: &[],
+    extra: false,
 };
 
 #[async_trait]

@@ -8,7 +8,7 @@ use crate::bundle::Bundle;
 use crate::cell::{Call, Form};
 use crate::magic::{Ctx, Magic};
 use crate::output::Stream;
-use crate::spec::{Example, MagicSpec, Param, ParamKind};
+use crate::spec::{Example, MagicSpec, Param, ValueKind};
 
 pub struct Cd;
 
@@ -18,17 +18,14 @@ static SPEC: MagicSpec = MagicSpec {
     summary: "Changes the kernel's working directory.",
     usage: "%cd [DIR]",
     description: "Without DIR, goes to the home directory. `~` at the start of DIR means home.",
-    params: &[Param {
-        name: "DIR",
-        kind: ParamKind::Positional,
-        help: "the directory to go to",
-        values: &[],
-    }],
+    params: &[Param::positional("DIR", "the directory to go to").of(ValueKind::Path)],
     examples: &[Example {
         code: "%cd notebooks",
         says: "prints the new working directory",
     }],
     errors: &["InvalidArgument", "EnvVarNotSet"],
+    rules: &[],
+    extra: false,
 };
 
 #[async_trait]

@@ -7,7 +7,7 @@ use crate::args::Bound;
 use crate::bundle::Bundle;
 use crate::cell::{Call, Form};
 use crate::magic::{Ctx, Magic};
-use crate::spec::{Example, MagicSpec, Param, ParamKind};
+use crate::spec::{Example, MagicSpec, Param};
 
 pub struct Clear;
 
@@ -18,17 +18,18 @@ static SPEC: MagicSpec = MagicSpec {
     usage: "%clear [--wait]",
     description: "Useful between steps of a long cell. With --wait the old output stays until \
                   new output arrives, which avoids flicker.",
-    params: &[Param {
-        name: "wait",
-        kind: ParamKind::Flag { short: Some('w') },
-        help: "clear only when the next output arrives",
-        values: &[],
-    }],
+    params: &[Param::flag(
+        "wait",
+        Some('w'),
+        "clear only when the next output arrives",
+    )],
     examples: &[Example {
         code: "%%bash\necho step 1",
         says: "then `%clear` in a later line of a cell removes what came before it.",
     }],
     errors: &["UnknownArgument"],
+    rules: &[],
+    extra: false,
 };
 
 #[async_trait]

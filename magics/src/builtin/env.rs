@@ -14,7 +14,7 @@ use crate::bundle::{Bundle, escape_html};
 use crate::cell::{Call, Form};
 use crate::magic::{Ctx, Magic};
 use crate::output::Stream;
-use crate::spec::{Example, MagicSpec, Param, ParamKind};
+use crate::spec::{Example, MagicSpec, Param};
 use crate::vars::{is_secret_name, shown_value};
 
 pub struct Env;
@@ -32,24 +32,13 @@ static SPEC: MagicSpec = MagicSpec {
                   as user:***); set those with -p so that they are typed into a hidden prompt \
                   and never stored in the notebook.",
     params: &[
-        Param {
-            name: "unset",
-            kind: ParamKind::Flag { short: Some('u') },
-            help: "remove NAME from the environment",
-            values: &[],
-        },
-        Param {
-            name: "prompt",
-            kind: ParamKind::Flag { short: Some('p') },
-            help: "ask for NAME's value with hidden input",
-            values: &[],
-        },
-        Param {
-            name: "NAME",
-            kind: ParamKind::Positional,
-            help: "a variable name (letters, digits and _)",
-            values: &[],
-        },
+        Param::flag("unset", Some('u'), "remove NAME from the environment"),
+        Param::flag(
+            "prompt",
+            Some('p'),
+            "ask for NAME's value with hidden input",
+        ),
+        Param::positional("NAME", "a variable name (letters, digits and _)"),
     ],
     examples: &[
         Example {
@@ -75,6 +64,8 @@ static SPEC: MagicSpec = MagicSpec {
         "EnvVarNotSet",
         "StdinNotAllowed",
     ],
+    rules: &[],
+    extra: false,
 };
 
 #[derive(Debug, PartialEq, Eq)]

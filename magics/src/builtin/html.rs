@@ -23,6 +23,8 @@ static SPEC: MagicSpec = MagicSpec {
         says: "shows **bold**",
     }],
     errors: &["UnknownArgument"],
+    rules: &[],
+    extra: false,
 };
 
 #[async_trait]

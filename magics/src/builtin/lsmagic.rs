@@ -25,6 +25,8 @@ static SPEC: MagicSpec = MagicSpec {
         says: "Shows the table of line and cell magics.",
     }],
     errors: &["UnknownArgument"],
+    rules: &[],
+    extra: false,
 };
 
 #[async_trait]

@@ -23,6 +23,8 @@ static SPEC: MagicSpec = MagicSpec {
         says: "shows a heading",
     }],
     errors: &["UnknownArgument"],
+    rules: &[],
+    extra: false,
 };
 
 #[async_trait]

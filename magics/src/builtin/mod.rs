@@ -22,4 +22,13 @@ pub static ALL: &[&dyn Magic] = &[
     &html::Html,
     &markdown::Markdown,
     &crate::azure::Connect,
+    &crate::azure::TargetMagic,
+    &crate::azure::QasmCell,
+    &crate::azure::QasmLine,
+    &crate::azure::Submit,
+    &crate::azure::Execute,
+    &crate::azure::Status,
+    &crate::azure::OutputMagic,
+    &crate::azure::Jobs,
+    &crate::azure::Cancel,
 ];

@@ -23,6 +23,8 @@ static SPEC: MagicSpec = MagicSpec {
         says: "/home/me/notebooks",
     }],
     errors: &["UnknownArgument", "InvalidArgument"],
+    rules: &[],
+    extra: false,
 };
 
 #[async_trait]

@@ -1,0 +1,171 @@
+//! What `%azure.submit` and `%azure.execute` share: the program (stored or a file), the target
+//! (given or active), shots and parameters checked, the program translated, and one job
+//! created under a client-made id (so a retried create never makes two).
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::Path;
+
+use azq_client::{JobDetails, NewJob};
+use serde_json::{Map, Value};
+
+use super::connect::CellPrompt;
+use super::errors::JobError;
+use super::programs::{self, Stored};
+use super::translate::{self, MAX_SHOTS};
+use crate::MagicError;
+use crate::args::Bound;
+use crate::magic::Ctx;
+use crate::spec::{Param, ValueKind};
+
+/// The parameters `%azure.submit` and `%azure.execute` both take.
+pub const PARAMS: [Param; 6] = [
+    Param::positional("PROGRAM", "the name of a program stored with `%%qasm NAME` (`%qasm` lists them)")
+        .of(ValueKind::ProgramName),
+    Param::named("file", "a program file instead: .qasm (OpenQASM 2), .ll (QIR text), .json (IonQ) or .quil")
+        .of(ValueKind::Path),
+    Param::named("target", "the target to run on (default: the one `%azure.target` set)")
+        .of(ValueKind::TargetId),
+    Param::named("shots", "how many times to run the program (the target's default when left out)")
+        .of(ValueKind::Int { min: 1, max: MAX_SHOTS }),
+    Param::named("jobName", "the job's name (default: the program's name, or the file's stem)")
+        .of(ValueKind::Text),
+    Param::named("jobParams", "a JSON object of input parameters for the target, e.g. {\"error-mitigation\": false}")
+        .of(ValueKind::JsonObject),
+];
+
+/// The program a submission names: stored, or read from `file=` now.
+fn program(ctx: &Ctx<'_>, bound: &Bound) -> Result<(Stored, Option<Range<usize>>), MagicError> {
+    match (bound.positional(0), bound.text("file")) {
+        (Some((name, span)), None) => {
+            let stored = ctx.azure.programs.find(name, Some(span.clone()))?;
+            Ok((stored.clone(), Some(span)))
+        }
+        (None, Some(path)) => {
+            let span = bound.span("file");
+            let path = Path::new(path);
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("program")
+                .to_owned();
+            Ok((programs::from_file(&stem, path, span.clone())?, span))
+        }
+        (Some((_, span)), Some(_)) => Err(MagicError::ConflictingArguments {
+            magic: "azure.submit".into(),
+            message: "give a stored program's name or `file=`, not both".into(),
+            span,
+        }),
+        (None, None) => Err(JobError::UnknownProgram {
+            message: format!(
+                "say which program to run: a name stored with `%%qasm NAME`{}, or `file=PATH`",
+                match ctx.azure.programs.names().collect::<Vec<_>>() {
+                    v if v.is_empty() => String::new(),
+                    v => format!(" ({})", v.join(", ")),
+                }
+            ),
+            span: None,
+        }
+        .into()),
+    }
+}
+
+/// The target id as the workspace spells it, and its provider.
+pub fn target(ctx: &Ctx<'_>, bound: &Bound) -> Result<(String, String), MagicError> {
+    let connection = ctx.azure.connected()?;
+    let (wanted, span) = match bound.text("target") {
+        Some(t) => (t.to_owned(), bound.span("target")),
+        None => match &ctx.azure.target {
+            Some(t) => (t.clone(), None),
+            None => return Err(JobError::NoTarget.into()),
+        },
+    };
+    match connection.find_target(&wanted) {
+        Some((provider, id)) => Ok((id.to_owned(), provider.to_owned())),
+        None => Err(super::target::not_in_workspace(connection, &wanted, span).into()),
+    }
+}
+
+/// The input parameters: `jobParams`, then every extra `key=value` (numbers and booleans as
+/// such, anything else as text).
+fn params(bound: &Bound) -> Map<String, Value> {
+    let mut params = bound.json("jobParams").cloned().unwrap_or_default();
+    for (key, value, _) in bound.extra() {
+        let v = serde_json::from_str::<Value>(value)
+            .ok()
+            .filter(|v| v.is_number() || v.is_boolean())
+            .unwrap_or_else(|| Value::String(value.clone()));
+        params.insert(key.clone(), v);
+    }
+    params
+}
+
+/// Checks everything, translates, uploads and creates the job. Nothing is sent until every
+/// argument has been checked.
+pub async fn submit(ctx: &mut Ctx<'_>, bound: &Bound) -> Result<JobDetails, MagicError> {
+    let (target, provider) = target(ctx, bound)?;
+    let (stored, program_span) = program(ctx, bound)?;
+    let shots = bound.int("shots");
+    let mut input = translate::translate(&provider, &target, &stored, shots, program_span)?;
+    let extra = params(bound);
+    if let Some(Value::Number(n)) = extra.get("shots")
+        && !n.as_u64().is_some_and(|s| (1..=MAX_SHOTS).contains(&s))
+    {
+        return Err(JobError::InvalidJobParams {
+            message: format!("`shots` in jobParams must be a whole number from 1 to {MAX_SHOTS}"),
+            span: bound.span("jobParams"),
+        }
+        .into());
+    }
+    input.input_params.extend(extra);
+    let name = bound
+        .text("jobName")
+        .map(str::to_owned)
+        .unwrap_or_else(|| stored.name.clone());
+    let connection = ctx.azure.connected()?;
+    let workspace = connection.workspace.clone();
+    let storage = connection.storage.clone();
+    let job = NewJob {
+        id: new_job_id(),
+        name,
+        provider_id: provider,
+        target,
+        input: input.bytes,
+        input_data_format: input.input_data_format.to_owned(),
+        content_type: input.content_type.to_owned(),
+        input_params: Value::Object(input.input_params),
+        output_data_format: Some(input.output_data_format.to_owned()),
+        metadata: input.metadata.into_iter().collect::<BTreeMap<_, _>>(),
+        session_id: None,
+    };
+    let id = job.id.clone();
+    let mut prompt = CellPrompt::new(&mut *ctx.out);
+    let created = tokio::select! {
+        r = workspace.create_job(job, storage.as_ref(), &mut prompt) => r,
+        () = ctx.cancel.cancelled() => {
+            // The create may have reached the service: say how to look for it.
+            ctx.azure.remember_job(&id);
+            return Err(MagicError::Azure {
+                name: "Interrupted",
+                message: format!(
+                    "interrupted while submitting job {id}; it may have been created: \
+                     `%azure.status {id}` tells"
+                ),
+                span: None,
+            });
+        }
+    };
+    let job = created.map_err(|e| {
+        let base = super::client_error(e);
+        JobError::JobSubmissionFailed {
+            message: format!("the job was not submitted: {}", base.message()),
+        }
+    })?;
+    ctx.azure.remember_job(&job.id);
+    Ok(job)
+}
+
+/// A fresh random job id (a version-4 GUID).
+pub fn new_job_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

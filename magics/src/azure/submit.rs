@@ -1,0 +1,73 @@
+//! `%azure.submit PROGRAM|file=PATH [target=…] [shots=N] [jobName=…] [jobParams={…}] [key=value …]`:
+//! translates a program for the target, uploads it and creates the job, then shows its row.
+
+use async_trait::async_trait;
+
+use super::{jobview, submission};
+use crate::MagicError;
+use crate::args::Bound;
+use crate::bundle::Bundle;
+use crate::cell::{Call, Form};
+use crate::magic::{Ctx, Magic};
+use crate::spec::{Example, MagicSpec};
+
+pub struct Submit;
+
+pub(crate) const ERRORS: &[&str] = &[
+    "NotConnected",
+    "NoTarget",
+    "InvalidTarget",
+    "UnknownProgram",
+    "InvalidProgram",
+    "ProgramTooLarge",
+    "InvalidJobParams",
+    "JobSubmissionFailed",
+    "InvalidArgument",
+    "ConflictingArguments",
+    "UnknownArgument",
+    "SyntaxError",
+];
+
+static SPEC: MagicSpec = MagicSpec {
+    name: "azure.submit",
+    form: Form::Line,
+    summary: "Submits a program to the active target and shows the job.",
+    usage: "%azure.submit PROGRAM|file=PATH [target=ID] [shots=N] [jobName=NAME] [jobParams={…}] [key=value …]",
+    description: "Translates the program into the target's own format (IonQ JSON, OpenQASM for \
+        Quantinuum, Quil for Rigetti, QIR otherwise), uploads it to the workspace's storage and \
+        creates the job; returns at once with the job's row. Other `key=value` pairs become the \
+        job's input parameters, as do the keys of `jobParams`. `%azure.status` follows the job, \
+        `%azure.output` shows its results, `%azure.execute` submits and waits.",
+    params: &submission::PARAMS,
+    rules: &[],
+    extra: true,
+    examples: &[
+        Example {
+            code: "%azure.submit bell shots=500",
+            says: "Submits the stored program `bell` to the active target with 500 shots.",
+        },
+        Example {
+            code: "%azure.submit file=teleport.qasm target=rigetti.sim.qvm jobName=teleport-1",
+            says: "Submits a file to Rigetti's simulator (translated to Quil) under a name.",
+        },
+    ],
+    errors: ERRORS,
+};
+
+#[async_trait]
+impl Magic for Submit {
+    fn spec(&self) -> &'static MagicSpec {
+        &SPEC
+    }
+
+    async fn run(&self, ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Option<Bundle>, MagicError> {
+        let bound = Bound::bind(&SPEC, call)?;
+        let job = submission::submit(ctx, &bound).await?;
+        let ws = &ctx.azure.connected()?.workspace.workspace;
+        let note = format!(
+            "Submitted job {} to {}. `%azure.status` follows it; `%azure.output` shows its results.",
+            job.id, job.target
+        );
+        Ok(Some(jobview::jobs_table(ws, std::slice::from_ref(&job), Some(&note))))
+    }
+}
