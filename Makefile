@@ -62,6 +62,7 @@ test: lint rust-test py-test fuzz
 bench: kernelspec
 	AZQ_BIN=$(AZQ) $(PY) bench/kernel_bench.py
 	AZQ_BIN=$(AZQ) $(PY) bench/connect_bench.py
+	AZQ_BIN=$(AZQ) $(PY) bench/jobs_bench.py
 	AZQ_BIN=$(AZQ) $(PY) bench/sim_bench.py
 	$(CARGO) run --release --locked -p azq-emulator --example load
 

@@ -115,7 +115,7 @@ class Probe:
             for sock, _ in self.poller.poll(timeout=10):
                 sock.recv_multipart()
 
-    def execute(self, code: str) -> float:
+    def execute(self, code: str, deadline_s: float = 30) -> float:
         t0 = time.perf_counter()
         msg = self.session.send(self.shell, "execute_request", {
             "code": code, "silent": False, "store_history": False,
@@ -135,7 +135,7 @@ class Probe:
                     got_reply = True
                 elif m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
                     got_idle = True
-            if time.perf_counter() - t0 > 30:
+            if time.perf_counter() - t0 > deadline_s:
                 raise RuntimeError("execute timed out")
         return (time.perf_counter() - t0) * 1000
 
