@@ -369,6 +369,7 @@ def test_an_interrupt_while_executing_is_answered_at_once_and_the_kernel_goes_on
     ("%azure.submit bell target=ionq.simulator jobParams='{\"shots\" 1}'", "InvalidArgument"),
     ("%azure.submit bell target=ionq.simulator jobParams=[1,2]", "InvalidArgument"),
     ("%azure.submit bell target=ionq.simulator shots=0", "InvalidArgument"),
+    ("%azure.submit bell target=ionq.simulator shtos=10", "UnknownArgument"),
     ("%azure.submit bell target=ionq.simulator shots=100000000000", "InvalidArgument"),
     ("%azure.execute bell target=ionq.simulator timeout=soon", "InvalidArgument"),
     ("%azure.status not-a-guid", "InvalidArgument"),

@@ -38,8 +38,9 @@ pub struct Args {
     /// directory without --data-dir), and act as an HTTPS proxy for the real Azure host names.
     #[arg(long)]
     tls: bool,
-    /// Inject a fault: `METHOD PATTERN EFFECT [PROBABILITY]`, e.g. `GET **/jobs/* 429:2 0.5`,
-    /// `* **/providerStatus 503`, `GET **/jobs latency:200`, `PUT **/jobs/* drop`. Repeatable.
+    /// Inject a fault: `METHOD PATTERN EFFECT [PROBABILITY] [times=N]`, e.g. `GET **/jobs/* 429:2 0.5`,
+    /// `* **/providerStatus 503`, `GET **/jobs latency:200`, `PUT **/jobs/* drop`, or
+    /// `PUT **/jobs/* drop-after times=1` (applied, then the answer lost). Repeatable.
     #[arg(long = "fault", value_name = "SPEC")]
     faults: Vec<String>,
     /// The seed the faults' dice roll from.

@@ -115,7 +115,7 @@ impl Magic for Execute {
         let timeout = bound.seconds("timeout").unwrap_or(DEFAULT_TIMEOUT);
         let max_poll = bound.seconds("poll").unwrap_or(DEFAULT_POLL);
         let started = Instant::now();
-        let mut job = submission::submit(ctx, &bound).await?;
+        let mut job = submission::submit(ctx, &bound, "azure.execute").await?;
         let workspace = ctx.azure.connected()?.workspace.clone();
         let display = ctx
             .out

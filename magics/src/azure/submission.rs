@@ -109,26 +109,43 @@ pub fn target(ctx: &Ctx<'_>, bound: &Bound) -> Result<(String, String), MagicErr
 
 /// The input parameters: `jobParams`, then every extra `key=value` (numbers and booleans as
 /// such, anything else as text).
-fn params(bound: &Bound) -> Map<String, Value> {
+fn params(bound: &Bound, magic: &str) -> Result<Map<String, Value>, MagicError> {
     let mut params = bound.json("jobParams").cloned().unwrap_or_default();
-    for (key, value, _) in bound.extra() {
+    for (key, value, span) in bound.extra() {
+        // A near miss of a declared name (`shtos=`) is a typo, not a parameter for the target.
+        let declared = PARAMS
+            .iter()
+            .map(|p| p.name.to_owned())
+            .chain(["timeout".to_owned(), "poll".to_owned()]);
+        if let Some(near) = crate::args::closest(key, declared) {
+            return Err(MagicError::UnknownArgument {
+                magic: magic.to_owned(),
+                arg: key.clone(),
+                span: span.clone(),
+                suggestion: Some(near),
+            });
+        }
         let v = serde_json::from_str::<Value>(value)
             .ok()
             .filter(|v| v.is_number() || v.is_boolean())
             .unwrap_or_else(|| Value::String(value.clone()));
         params.insert(key.clone(), v);
     }
-    params
+    Ok(params)
 }
 
 /// Checks everything, translates, uploads and creates the job. Nothing is sent until every
 /// argument has been checked.
-pub async fn submit(ctx: &mut Ctx<'_>, bound: &Bound) -> Result<JobDetails, MagicError> {
+pub async fn submit(
+    ctx: &mut Ctx<'_>,
+    bound: &Bound,
+    magic: &str,
+) -> Result<JobDetails, MagicError> {
     let (target, provider) = target(ctx, bound)?;
     let (stored, program_span) = program(ctx, bound)?;
     let shots = bound.int("shots");
     let mut input = translate::translate(&provider, &target, &stored, shots, program_span)?;
-    let extra = params(bound);
+    let extra = params(bound, magic)?;
     if let Some(Value::Number(n)) = extra.get("shots")
         && !n.as_u64().is_some_and(|s| (1..=MAX_SHOTS).contains(&s))
     {

@@ -62,7 +62,7 @@ impl Magic for Submit {
 
     async fn run(&self, ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Option<Bundle>, MagicError> {
         let bound = Bound::bind(&SPEC, call)?;
-        let job = submission::submit(ctx, &bound).await?;
+        let job = submission::submit(ctx, &bound, "azure.submit").await?;
         let ws = &ctx.azure.connected()?.workspace.workspace;
         let note = format!(
             "Submitted job {} to {}. `%azure.status` follows it; `%azure.output` shows its results.",
