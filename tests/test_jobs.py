@@ -411,3 +411,25 @@ def test_completion_offers_targets_programs_and_jobs(em, kc):
     assert complete("%azure.submit be") == ["bell"]
     jid = job_id(ok(run(kc, "%azure.submit bell target=ionq.simulator")))
     assert jid in complete(f"%azure.status {jid[:4]}")
+
+
+def test_cancel_of_an_executing_job_leaves_it_cancelled(azq_bin, tmp_path):
+    # The emulator's clock: a job waits 1.5 s, then executes for 1.5 s.
+    slow = Em(azq_bin, job_delay_ms=1500)
+    try:
+        with kernel(kernel_env(tmp_path)) as kc:
+            ok(run(kc, f'%azure.connect connectionString="{slow.cs}"'))
+            ok(run(kc, "%%qasm bell\n" + BELL))
+            jid = job_id(ok(run(kc, "%azure.submit bell target=rigetti.sim.qvm")))
+            deadline = time.monotonic() + 20
+            while slow.call("GET", f"jobs/{jid}")["status"] != "Executing":
+                assert time.monotonic() < deadline, "the job never started"
+                time.sleep(0.02)
+            ran = ok(run(kc, "%azure.cancel"))
+            assert ran.data("application/x-azq.jobs+json")[0]["status"] == "Cancelled", ran.text()
+            # It stays cancelled after the time it would have finished.
+            time.sleep(2)
+            assert slow.call("GET", f"jobs/{jid}")["status"] == "Cancelled"
+            failed(run(kc, "%azure.output"), "JobCancelled")
+    finally:
+        slow.close()
