@@ -11,7 +11,7 @@ use crate::args::Bound;
 use crate::bundle::Bundle;
 use crate::cell::{Call, Form};
 use crate::magic::{Ctx, Magic};
-use crate::spec::{Example, MagicSpec, Param, ValueKind};
+use crate::spec::{Example, MagicSpec};
 
 pub struct Cancel;
 
@@ -22,11 +22,7 @@ static SPEC: MagicSpec = MagicSpec {
     usage: "%azure.cancel [ID]",
     description: "Asks the service to cancel a job that is waiting or running and shows its \
         row. A job that has already finished cannot be cancelled; the error says how it ended.",
-    params: &[Param::positional(
-        "ID",
-        "the job's id (a GUID); completion offers this session's jobs",
-    )
-    .of(ValueKind::JobId)],
+    params: &[lookup::JOB_ID],
     rules: &[],
     extra: false,
     examples: &[Example {

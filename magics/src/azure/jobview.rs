@@ -92,31 +92,16 @@ pub fn job_json(job: &JobDetails) -> Value {
 /// `note` is a line shown under the table (e.g. "more jobs exist").
 pub fn jobs_table(ws: &WorkspaceRef, jobs: &[JobDetails], note: Option<&str>) -> Bundle {
     let rows: Vec<[String; 7]> = jobs.iter().map(cells).collect();
-    let mut widths = HEADS.map(str::len);
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cols: &[String]| {
-        cols.iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_owned()
-    };
-    let mut plain = line(&HEADS.map(str::to_owned));
-    plain.push('\n');
-    plain.push_str(&line(&widths.map(|w| "-".repeat(w))));
-    for r in &rows {
-        plain.push('\n');
-        plain.push_str(&line(r));
-    }
-    let mut html = String::from("<table class=\"azq-jobs\"><thead><tr>");
+    let mut plain = super::render::text_table(HEADS, &rows);
+    // One style block for the table: rows carry classes, not styles (a long listing stays
+    // small).
+    let mut html = String::from(
+        "<style>.azq-jobs th{text-align:start}.azq-jobs .Succeeded{color:#107c10}\
+         .azq-jobs .Failed{color:#a4262c}.azq-jobs .Cancelled{color:#8a8886}\
+         .azq-jobs td:nth-child(3){font-weight:600}</style><table class=\"azq-jobs\"><thead><tr>",
+    );
     for h in HEADS {
-        html.push_str(&format!("<th style=\"text-align:start\">{h}</th>"));
+        html.push_str(&format!("<th>{h}</th>"));
     }
     html.push_str("</tr></thead><tbody>");
     for (job, r) in jobs.iter().zip(&rows) {

@@ -9,6 +9,14 @@ use super::errors::JobError;
 use crate::MagicError;
 use crate::args::Bound;
 use crate::magic::Ctx;
+use crate::spec::{Param, ValueKind};
+
+/// The `ID` parameter of `%azure.status`, `%azure.output` and `%azure.cancel`.
+pub const JOB_ID: Param = Param::positional(
+    "ID",
+    "the job's id (a GUID); completion offers this session's jobs",
+)
+.of(ValueKind::JobId);
 
 /// The id a magic names (positional `ID`), else the session's last job.
 pub fn job_id(ctx: &Ctx<'_>, bound: &Bound) -> Result<(String, Option<Range<usize>>), MagicError> {

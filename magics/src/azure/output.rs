@@ -12,7 +12,7 @@ use crate::args::Bound;
 use crate::bundle::Bundle;
 use crate::cell::{Call, Form};
 use crate::magic::{Ctx, Magic};
-use crate::spec::{Example, MagicSpec, Param, ValueKind};
+use crate::spec::{Example, MagicSpec};
 
 pub struct OutputMagic;
 
@@ -26,11 +26,7 @@ static SPEC: MagicSpec = MagicSpec {
         application/x-azq.histogram+json. Outcomes are the program's classical bits, most \
         significant first. A job that failed or was cancelled ends with its error; one that \
         has not finished says so.",
-    params: &[Param::positional(
-        "ID",
-        "the job's id (a GUID); completion offers this session's jobs",
-    )
-    .of(ValueKind::JobId)],
+    params: &[lookup::JOB_ID],
     rules: &[],
     extra: false,
     examples: &[Example {

@@ -200,32 +200,13 @@ fn list(ctx: &Ctx<'_>) -> Bundle {
             ]
         })
         .collect();
-    let mut widths = heads.map(str::len);
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cols: &[String]| {
-        cols.iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_owned()
-    };
-    let mut plain = line(&heads.map(str::to_owned));
-    plain.push('\n');
-    plain.push_str(&line(&widths.map(|w| "-".repeat(w))));
+    let plain = super::render::text_table(heads, &rows);
     let mut html = String::from("<table class=\"azq-programs\"><thead><tr>");
     for h in heads {
         html.push_str(&format!("<th style=\"text-align:start\">{h}</th>"));
     }
     html.push_str("</tr></thead><tbody>");
     for r in &rows {
-        plain.push('\n');
-        plain.push_str(&line(r));
         html.push_str("<tr>");
         for c in r {
             html.push_str(&format!("<td>{}</td>", escape_html(c)));

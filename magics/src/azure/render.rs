@@ -194,6 +194,33 @@ pub fn signed_in(account: &str) -> Bundle {
     Bundle::text(text.clone()).with_html(format!("<div>{}</div>", escape_html(&text)))
 }
 
+/// Columns of text aligned under their heads, with a row of dashes between: the text/plain
+/// form of every table the Azure magics show.
+pub fn text_table<const N: usize>(heads: [&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = heads.map(|h| h.chars().count());
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cols: &mut dyn Iterator<Item = &str>| {
+        let mut out = String::new();
+        for (c, w) in cols.zip(widths) {
+            out.push_str(&format!("{c:<w$}  "));
+        }
+        out.trim_end().to_owned()
+    };
+    let dashes = widths.map(|w| "-".repeat(w));
+    let mut text = line(&mut heads.iter().copied());
+    text.push('\n');
+    text.push_str(&line(&mut dashes.iter().map(String::as_str)));
+    for r in rows {
+        text.push('\n');
+        text.push_str(&line(&mut r.iter().map(String::as_str)));
+    }
+    text
+}
+
 /// One target's row under a line (`%azure.target`), or `None` when the workspace has no
 /// such target.
 pub fn target_row(c: &Connection, id: &str, line: &str) -> Option<Bundle> {
@@ -218,27 +245,8 @@ pub fn target_row(c: &Connection, id: &str, line: &str) -> Option<Bundle> {
         target.current_availability.as_str(),
         queue.as_str(),
     ];
-    let widths: Vec<usize> = heads
-        .iter()
-        .zip(cells)
-        .map(|(h, c)| h.len().max(c.len()))
-        .collect();
-    let row = |cols: &[&str]| {
-        cols.iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_owned()
-    };
-    let dashes: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
-    let plain = format!(
-        "{line}\n{}\n{}\n{}",
-        row(&heads),
-        row(&dashes.iter().map(String::as_str).collect::<Vec<_>>()),
-        row(&cells)
-    );
+    let row = [cells.map(str::to_owned)];
+    let plain = format!("{line}\n{}", text_table(heads, &row));
     let html = format!(
         "<div class=\"azq-target\"><p>{}</p><table><thead><tr>{}</tr></thead><tbody><tr>\
          <td><code>{}</code></td><td>{}</td><td>{}</td><td style=\"text-align:end\">{}</td>\

@@ -9,7 +9,7 @@ use crate::args::Bound;
 use crate::bundle::Bundle;
 use crate::cell::{Call, Form};
 use crate::magic::{Ctx, Magic};
-use crate::spec::{Example, MagicSpec, Param, ValueKind};
+use crate::spec::{Example, MagicSpec};
 
 pub struct Status;
 
@@ -22,11 +22,7 @@ static SPEC: MagicSpec = MagicSpec {
         target, times and cost estimate. A failed job also shows the error the provider \
         reported. Without an ID, the last job `%azure.submit` or `%azure.execute` sent in this \
         session.",
-    params: &[Param::positional(
-        "ID",
-        "the job's id (a GUID); completion offers this session's jobs",
-    )
-    .of(ValueKind::JobId)],
+    params: &[lookup::JOB_ID],
     rules: &[],
     extra: false,
     examples: &[Example {
