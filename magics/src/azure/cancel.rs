@@ -70,10 +70,6 @@ impl Magic for Cancel {
             job.id,
             job.status.as_str()
         );
-        Ok(Some(jobview::jobs_table(
-            ws,
-            std::slice::from_ref(&job),
-            Some(&note),
-        )))
+        Ok(Some(jobview::job_table(ws, &job, Some(&note))))
     }
 }

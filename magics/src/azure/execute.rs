@@ -128,11 +128,7 @@ impl Magic for Execute {
                 let shown = follow_up(&job, &why);
                 ctx.out.update(&display, shown.clone());
                 let ws = &ctx.azure.connected()?.workspace.workspace;
-                return Ok(Some(jobview::jobs_table(
-                    ws,
-                    std::slice::from_ref(&job),
-                    Some(shown.plain()),
-                )));
+                return Ok(Some(jobview::job_table(ws, &job, Some(shown.plain()))));
             }
             tokio::select! {
                 () = tokio::time::sleep(pause.min(left)) => {}

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use azq_client::{JobDetails, JobFilter, JobStatus};
 
 use super::connect::CellPrompt;
-use super::jobview;
+use super::jobview::{self, JobRow};
 use crate::MagicError;
 use crate::args::Bound;
 use crate::bundle::Bundle;
@@ -139,7 +139,7 @@ impl Magic for Jobs {
         let ws = connection.workspace.workspace.clone();
         let mut prompt = CellPrompt::new(&mut *ctx.out);
         let mut pages = workspace.list_jobs(&filter);
-        let mut shown: Vec<JobDetails> = Vec::with_capacity(count.min(1000));
+        let mut shown: Vec<JobRow> = Vec::with_capacity(count.min(1000));
         let mut more = false;
         'pages: loop {
             let page = tokio::select! {
@@ -155,7 +155,7 @@ impl Magic for Jobs {
                     more = true;
                     break 'pages;
                 }
-                shown.push(job);
+                shown.push(JobRow::of(&job));
             }
         }
         let note = if shown.is_empty() {

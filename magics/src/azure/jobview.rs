@@ -56,43 +56,69 @@ const HEADS: [&str; 7] = [
     "Cost Estimate",
 ];
 
-fn cells(job: &JobDetails) -> [String; 7] {
-    [
-        job.name.clone().unwrap_or_else(|| job.id.clone()),
-        job.id.clone(),
-        job.status.as_str().to_owned(),
-        job.target.clone(),
-        when(job.creation_time.as_deref()),
-        when(job.end_execution_time.as_deref()),
-        cost(job),
-    ]
+/// What a table shows of one job: its cells and the few fields the JSON adds. A listing
+/// keeps these, not the jobs (a tenth of their size).
+#[derive(Debug, Clone)]
+pub struct JobRow {
+    cells: [String; 7],
+    provider: String,
+    begin: Option<String>,
+    creation: Option<String>,
+    end: Option<String>,
+    error: Option<(String, String)>,
 }
 
-/// One job as JSON for `application/x-azq.jobs+json` (the portal link is left out: it is
-/// the workspace's job page with `microsoft_azure_quantum_jobid=<id>`, and would double the
-/// size of a long listing).
-pub fn job_json(job: &JobDetails) -> Value {
-    let mut row = json!({
-        "id": job.id,
-        "name": job.name,
-        "status": job.status.as_str(),
-        "target": job.target,
-        "provider": job.provider_id,
-        "creation_time": job.creation_time,
-        "begin_execution_time": job.begin_execution_time,
-        "end_execution_time": job.end_execution_time,
-    });
-    if let Some(e) = &job.error_data {
-        row["error"] = json!({"code": e.code, "message": e.message});
+impl JobRow {
+    pub fn of(job: &JobDetails) -> JobRow {
+        JobRow {
+            cells: [
+                job.name.clone().unwrap_or_else(|| job.id.clone()),
+                job.id.clone(),
+                job.status.as_str().to_owned(),
+                job.target.clone(),
+                when(job.creation_time.as_deref()),
+                when(job.end_execution_time.as_deref()),
+                cost(job),
+            ],
+            provider: job.provider_id.clone(),
+            begin: job.begin_execution_time.clone(),
+            creation: job.creation_time.clone(),
+            end: job.end_execution_time.clone(),
+            error: job
+                .error_data
+                .as_ref()
+                .map(|e| (e.code.clone(), e.message.clone())),
+        }
     }
-    row
+
+    /// One job as JSON for `application/x-azq.jobs+json` (the portal link is left out: it is
+    /// the workspace's job page with `microsoft_azure_quantum_jobid=<id>`, and would double
+    /// the size of a long listing).
+    fn json(&self) -> Value {
+        let [name, id, status, target, ..] = &self.cells;
+        let mut row = json!({
+            "id": id,
+            "name": name,
+            "status": status,
+            "target": target,
+            "provider": self.provider,
+            "creation_time": self.creation,
+            "begin_execution_time": self.begin,
+            "end_execution_time": self.end,
+        });
+        if let Some((code, message)) = &self.error {
+            row["error"] = json!({"code": code, "message": message});
+        }
+        row
+    }
 }
 
 /// Jobs as a table: aligned text, an HTML table whose ids link to the portal, and JSON.
 /// `note` is a line shown under the table (e.g. "more jobs exist").
-pub fn jobs_table(ws: &WorkspaceRef, jobs: &[JobDetails], note: Option<&str>) -> Bundle {
-    let rows: Vec<[String; 7]> = jobs.iter().map(cells).collect();
-    let mut plain = super::render::text_table(HEADS, &rows);
+pub fn jobs_table(ws: &WorkspaceRef, rows: &[JobRow], note: Option<&str>) -> Bundle {
+    let cells: Vec<[String; 7]> = rows.iter().map(|r| r.cells.clone()).collect();
+    let mut plain = super::render::text_table(HEADS, &cells);
+    drop(cells);
     // One style block for the table: rows carry classes, not styles (a long listing stays
     // small).
     let mut html = String::from(
@@ -104,24 +130,20 @@ pub fn jobs_table(ws: &WorkspaceRef, jobs: &[JobDetails], note: Option<&str>) ->
         html.push_str(&format!("<th>{h}</th>"));
     }
     html.push_str("</tr></thead><tbody>");
-    for (job, r) in jobs.iter().zip(&rows) {
-        html.push_str("<tr>");
-        for (i, c) in r.iter().enumerate() {
-            if i == 1 {
-                html.push_str(&format!(
-                    "<td><a href=\"{}\" target=\"_blank\">{}</a></td>",
-                    escape_html(&portal_url(ws, &job.id)),
-                    escape_html(c)
-                ));
-            } else if i == 2 {
-                html.push_str(&format!(
-                    "<td class=\"{}\">{}</td>",
-                    escape_html(job.status.as_str()),
-                    escape_html(c)
-                ));
-            } else {
-                html.push_str(&format!("<td>{}</td>", escape_html(c)));
-            }
+    let portal = escape_html(&portal_url(ws, ""));
+    for r in rows {
+        let [name, id, status, rest @ ..] = &r.cells;
+        html.push_str(&format!(
+            "<tr><td>{}</td><td><a href=\"{portal}{}\" target=\"_blank\">{}</a></td>\
+             <td class=\"{}\">{}</td>",
+            escape_html(name),
+            escape_html(&enc(id)),
+            escape_html(id),
+            escape_html(status),
+            escape_html(status)
+        ));
+        for c in rest {
+            html.push_str(&format!("<td>{}</td>", escape_html(c)));
         }
         html.push_str("</tr>");
     }
@@ -131,10 +153,15 @@ pub fn jobs_table(ws: &WorkspaceRef, jobs: &[JobDetails], note: Option<&str>) ->
         plain.push_str(note);
         html.push_str(&format!("<p>{}</p>", escape_html(note)));
     }
-    let data: Vec<Value> = jobs.iter().map(job_json).collect();
+    let data: Vec<Value> = rows.iter().map(JobRow::json).collect();
     Bundle::text(plain)
         .with_html(html)
         .with_data("jobs", Value::Array(data))
+}
+
+/// A one-row table of `job`.
+pub fn job_table(ws: &WorkspaceRef, job: &JobDetails, note: Option<&str>) -> Bundle {
+    jobs_table(ws, &[JobRow::of(job)], note)
 }
 
 fn status_badge(status: &azq_client::JobStatus) -> String {

@@ -46,10 +46,6 @@ impl Magic for Status {
             .error_data
             .as_ref()
             .map(|e| format!("{}: {}", e.code, e.message));
-        Ok(Some(jobview::jobs_table(
-            ws,
-            std::slice::from_ref(&job),
-            note.as_deref(),
-        )))
+        Ok(Some(jobview::job_table(ws, &job, note.as_deref())))
     }
 }

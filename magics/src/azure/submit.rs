@@ -68,10 +68,6 @@ impl Magic for Submit {
             "Submitted job {} to {}. `%azure.status` follows it; `%azure.output` shows its results.",
             job.id, job.target
         );
-        Ok(Some(jobview::jobs_table(
-            ws,
-            std::slice::from_ref(&job),
-            Some(&note),
-        )))
+        Ok(Some(jobview::job_table(ws, &job, Some(&note))))
     }
 }
