@@ -180,6 +180,10 @@ def test_a_program_file_in_each_format(em, kc, tmp_path):
     freq = histogram(ran)
     assert set(freq) <= {"00", "11"} and abs(sum(freq.values()) - 1) < 1e-9
     assert ok(run(kc, "%azure.status")).data("application/x-azq.jobs+json")[0]["name"] == "bell"
+    # Parameters the target reads pass through, even when they start like a declared name.
+    jid = job_id(ok(run(kc, "%azure.submit bell target=ionq.simulator target_profile=Base noise=0.5 sampling=true")))
+    assert em.call("GET", f"jobs/{jid}")["inputParams"] == {"target_profile": "Base", "noise": 0.5, "sampling": True}
+    failed(run(kc, f"%azure.submit bell file={tmp_path / 'bell.qasm'} target=ionq.simulator"), "ConflictingArguments")
 
 
 # --- Two clients, one workspace ---------------------------------------------------------------

@@ -56,7 +56,11 @@ pub const PARAMS: [Param; 6] = [
 ];
 
 /// The program a submission names: stored, or read from `file=` now.
-fn program(ctx: &Ctx<'_>, bound: &Bound) -> Result<(Stored, Option<Range<usize>>), MagicError> {
+fn program(
+    ctx: &Ctx<'_>,
+    bound: &Bound,
+    magic: &str,
+) -> Result<(Stored, Option<Range<usize>>), MagicError> {
     match (bound.positional(0), bound.text("file")) {
         (Some((name, span)), None) => {
             let stored = ctx.azure.programs.find(name, Some(span.clone()))?;
@@ -73,7 +77,7 @@ fn program(ctx: &Ctx<'_>, bound: &Bound) -> Result<(Stored, Option<Range<usize>>
             Ok((programs::from_file(&stem, path, span.clone())?, span))
         }
         (Some((_, span)), Some(_)) => Err(MagicError::ConflictingArguments {
-            magic: "azure.submit".into(),
+            magic: magic.to_owned(),
             message: "give a stored program's name or `file=`, not both".into(),
             span,
         }),
@@ -112,12 +116,19 @@ pub fn target(ctx: &Ctx<'_>, bound: &Bound) -> Result<(String, String), MagicErr
 fn params(bound: &Bound, magic: &str) -> Result<Map<String, Value>, MagicError> {
     let mut params = bound.json("jobParams").cloned().unwrap_or_default();
     for (key, value, span) in bound.extra() {
-        // A near miss of a declared name (`shtos=`) is a typo, not a parameter for the target.
-        let declared = PARAMS
+        // A near miss of a declared name (`shtos=`, two edits or fewer) is a typo, not a
+        // parameter for the target; longer names that merely share a prefix
+        // (`target_profile`) go to the target.
+        let near = PARAMS
             .iter()
-            .map(|p| p.name.to_owned())
-            .chain(["timeout".to_owned(), "poll".to_owned()]);
-        if let Some(near) = crate::args::closest(key, declared) {
+            .map(|p| p.name)
+            .chain(["timeout", "poll"])
+            .find(|name| {
+                let k = key.to_ascii_lowercase();
+                let n = name.to_ascii_lowercase();
+                k.len().abs_diff(n.len()) <= 2 && strsim::levenshtein(&k, &n) <= 2
+            });
+        if let Some(near) = near.map(str::to_owned) {
             return Err(MagicError::UnknownArgument {
                 magic: magic.to_owned(),
                 arg: key.clone(),
@@ -142,7 +153,7 @@ pub async fn submit(
     magic: &str,
 ) -> Result<JobDetails, MagicError> {
     let (target, provider) = target(ctx, bound)?;
-    let (stored, program_span) = program(ctx, bound)?;
+    let (stored, program_span) = program(ctx, bound, magic)?;
     let shots = bound.int("shots");
     let mut input = translate::translate(&provider, &target, &stored, shots, program_span)?;
     let extra = params(bound, magic)?;
