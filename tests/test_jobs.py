@@ -437,3 +437,18 @@ def test_cancel_of_an_executing_job_leaves_it_cancelled(azq_bin, tmp_path):
             failed(run(kc, "%azure.output"), "JobCancelled")
     finally:
         slow.close()
+
+
+def test_a_wait_that_loses_the_service_says_the_job_goes_on(azq_bin, tmp_path):
+    held = Em(azq_bin, job_delay_ms=HOLD_MS)
+    try:
+        with kernel(kernel_env(tmp_path)) as kc:
+            ok(run(kc, f'%azure.connect connectionString="{held.cs}"'))
+            ok(run(kc, "%%qasm bell\n" + BELL))
+            held.admin("POST", "faults", {"rules": ["GET **/jobs/* 400 1"]})
+            ran = run(kc, "%azure.execute bell target=ionq.simulator", timeout=120)
+            jid = held.all_jobs()[0]["id"]
+            assert ran.error is not None, ran.text()
+            assert f"job {jid} was submitted and goes on: `%azure.status {jid}`" in ran.error["evalue"], ran.error
+    finally:
+        held.close()

@@ -146,7 +146,23 @@ impl Magic for Execute {
                     return Err(MagicError::Interrupted);
                 }
             };
-            job = fetched.map_err(|e| super::lookup::job_error(e, &job.id, None))?;
+            job = fetched.map_err(|e| match super::lookup::job_error(e, &job.id, None) {
+                // The job goes on whatever stopped the waiting: say how to follow it.
+                MagicError::Azure {
+                    name,
+                    message,
+                    span,
+                } => MagicError::Azure {
+                    name,
+                    message: format!(
+                        "{message}; job {id} was submitted and goes on: `%azure.status {id}` \
+                         follows it",
+                        id = job.id
+                    ),
+                    span,
+                },
+                other => other,
+            })?;
             ctx.out
                 .update(&display, jobview::waiting(&job, started.elapsed(), None));
         }
