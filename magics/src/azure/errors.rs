@@ -53,8 +53,6 @@ pub enum JobError {
     #[error("{message}")]
     JobNotCancellable { message: String },
     #[error("{message}")]
-    JobTimedOut { message: String },
-    #[error("{message}")]
     InvalidJobParams {
         message: String,
         span: Option<Range<usize>>,
@@ -77,7 +75,6 @@ impl JobError {
             JobError::JobSubmissionFailed { .. } => "JobSubmissionFailed",
             JobError::JobOutputDownloadFailed { .. } => "JobOutputDownloadFailed",
             JobError::JobNotCancellable { .. } => "JobNotCancellable",
-            JobError::JobTimedOut { .. } => "JobTimedOut",
             JobError::InvalidJobParams { .. } => "InvalidJobParams",
         }
     }
