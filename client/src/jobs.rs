@@ -307,6 +307,23 @@ fn storage_refusal(resp: &crate::http::Response) -> String {
 }
 
 impl Workspace {
+    /// Sends one blob upload; a refusal is `JobSubmissionFailed` with `hint` as what to do.
+    async fn upload(&self, req: Request, blob: &Url, hint: &str) -> Result<(), ClientError> {
+        let resp = self
+            .http
+            .send(req)
+            .await
+            .map_err(|e| upload_failed(blob, e.to_string()))?;
+        if resp.is_success() {
+            Ok(())
+        } else {
+            Err(upload_failed(
+                blob,
+                format!("storage answered {}; {hint}", storage_refusal(&resp)),
+            ))
+        }
+    }
+
     /// `jobs/{id}` (or `jobs/{id}{suffix}`) with the id as one path segment.
     fn job_url(&self, id: &str, suffix: &str) -> Result<Url, ClientError> {
         let mut url = self.url("jobs")?;
@@ -481,12 +498,6 @@ impl Workspace {
             )));
         }
         let container = format!("job-{}", job.id);
-        let upload_failed = |url: &Url, why: String| {
-            refuse(format!(
-                "the input could not be stored at {}: {why}",
-                shown(url)
-            ))
-        };
         let (container_uri, input_uri) = match storage {
             None => {
                 let container_url = self.sas_uri(&container, None, prompt).await?;
@@ -499,20 +510,12 @@ impl Workspace {
                 )
                 .header("x-ms-blob-type", "BlockBlob")
                 .header("x-ms-version", storage::STORAGE_VERSION);
-                let resp = self
-                    .http
-                    .send(req)
-                    .await
-                    .map_err(|e| upload_failed(&blob, e.to_string()))?;
-                if !resp.is_success() {
-                    return Err(upload_failed(
-                        &blob,
-                        format!(
-                            "storage answered {}; try again, and if it persists check the workspace's storage account",
-                            storage_refusal(&resp)
-                        ),
-                    ));
-                }
+                self.upload(
+                    req,
+                    &blob,
+                    "try again, and if it persists check the workspace's storage account",
+                )
+                .await?;
                 (container_url, without_query(&blob))
             }
             Some(conn) => {
@@ -549,20 +552,12 @@ impl Workspace {
                     job.input.clone(),
                 )
                 .header("x-ms-blob-type", "BlockBlob");
-                let resp = self
-                    .http
-                    .send(account.sign(req))
-                    .await
-                    .map_err(|e| upload_failed(&blob, e.to_string()))?;
-                if !resp.is_success() {
-                    return Err(upload_failed(
-                        &blob,
-                        format!(
-                            "storage answered {}; check the storage connection string",
-                            storage_refusal(&resp)
-                        ),
-                    ));
-                }
+                self.upload(
+                    account.sign(req),
+                    &blob,
+                    "check the storage connection string",
+                )
+                .await?;
                 (account.container_sas(&container, 14), blob)
             }
         };
@@ -723,6 +718,14 @@ fn percent_decode(s: &str) -> String {
         .next()
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
+}
+
+/// The input could not be stored: where (without its SAS) and why.
+fn upload_failed(url: &Url, why: String) -> ClientError {
+    ClientError::JobSubmissionFailed(format!(
+        "the input could not be stored at {}: {why}",
+        shown(url)
+    ))
 }
 
 #[cfg(test)]
