@@ -76,6 +76,12 @@ pub enum ClientError {
     /// A storage account connection string that cannot be used.
     #[error("the storage connection string {0}")]
     InvalidStorageConnectionString(String),
+    /// The workspace has no session of this id (404 on a session).
+    #[error(
+        "session {id} was not found in workspace {workspace}; check the id, or whether it was \
+         opened in another workspace"
+    )]
+    SessionNotFound { id: String, workspace: String },
 }
 
 impl ClientError {
@@ -99,6 +105,7 @@ impl ClientError {
             ClientError::InvalidJobFilter(_) => "InvalidJobFilter",
             ClientError::JobNotCancellable { .. } => "JobNotCancellable",
             ClientError::InvalidStorageConnectionString(_) => "InvalidStorageConnectionString",
+            ClientError::SessionNotFound { .. } => "SessionNotFound",
         }
     }
 }

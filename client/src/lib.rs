@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod models;
 pub mod resource;
 pub mod secret;
+pub mod sessions;
 pub mod workspace;
 
 pub use connstr::ConnectionString;
@@ -23,9 +24,10 @@ pub use error::ClientError;
 pub use http::Http;
 pub use jobs::{
     CostEstimate, ErrorData, JobDetails, JobFilter, JobPages, JobStatus, NewJob, Quota,
-    SessionDetails, UsageEvent,
+    SessionDetails, SessionJobFailurePolicy, SessionStatus, UsageEvent,
 };
 pub use models::{ProviderStatus, TargetStatus};
 pub use resource::{WorkspaceRef, nearest_region, normalize_location, parse_resource_id};
 pub use secret::Secret;
+pub use sessions::NewSession;
 pub use workspace::{Target, Workspace};

@@ -124,6 +124,16 @@ string_enum! {
         TimedOut = "TimedOut",
     }
 }
+impl SessionStatus {
+    /// Whether the session has ended (it takes no more jobs), as the SDK counts it.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            SessionStatus::Succeeded | SessionStatus::Failed | SessionStatus::TimedOut
+        )
+    }
+}
+
 string_enum! {
     SessionJobFailurePolicy, Other { Abort = "Abort", Continue = "Continue" }
 }
@@ -309,7 +319,7 @@ pub struct Quota {
     pub period: Option<MeterPeriod>,
 }
 
-/// A session (`GET sessions/{id}`); for the next issue.
+/// A session (`GET sessions/{id}`, open, close).
 #[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionDetails {
