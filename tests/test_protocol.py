@@ -343,19 +343,17 @@ def test_rust_code_says_rust_cells_are_not_in_this_build(kernel):
     assert "--features" not in evalue and "cargo build" not in evalue
 
 
-@pytest.mark.parametrize("cell", ["%azure.quotas", "%Azure.Quotas"])
-def test_planned_magics_say_they_are_not_in_this_build(kernel, cell):
-    _, kc = kernel
-    reply, msgs = run(kc, cell)
-    assert reply["content"]["ename"] == "NotInThisBuild", reply["content"]
-    assert "not in this build" in reply["content"]["evalue"]
-    assert "did you mean" not in reply["content"]["evalue"]
-
-
-def test_a_misspelt_planned_magic_is_still_unknown(kernel):
+def test_quotas_is_a_magic_and_a_misspelling_gets_did_you_mean(kernel):
     _, kc = kernel
     reply, _ = run(kc, "%azure.qutoas")
     assert reply["content"]["ename"] == "UnknownMagic"
+    assert "did you mean `%azure.quotas`?" in reply["content"]["evalue"]
+    reply, _ = run(kc, "%azure.quotas")
+    assert reply["content"]["ename"] == "NotConnected", reply["content"]
+    reply, msgs = run(kc, "%azure.connect emulator\n%azure.quotas")
+    assert reply["content"]["status"] == "ok", reply["content"]
+    tables = [m["content"]["data"] for m in msgs if m["msg_type"] == "execute_result"]
+    assert any(d["text/plain"].startswith("Dimension") for d in tables), tables
 
 
 def test_shutdown_exits_cleanly():

@@ -114,12 +114,6 @@ async fn run_call(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Option<Bundle>, 
                 crate::cell::Form::Line => MagicError::NotALineMagic { magic: name, span },
             });
         }
-        if let Some(planned) = registry::planned(call.name) {
-            return Err(MagicError::NotInThisBuild {
-                magic: planned.to_owned(),
-                span: call.name_span.start - call.form.prefix().len()..call.name_span.end,
-            });
-        }
         return Err(MagicError::UnknownMagic {
             prefix: call.form.prefix(),
             name: call.name.to_owned(),

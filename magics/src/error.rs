@@ -69,11 +69,6 @@ pub enum MagicError {
         message: String,
         span: Range<usize>,
     },
-    #[error(
-        "`%{magic}` is planned but not in this build of azq; `%lsmagic` lists the magics this \
-         build has"
-    )]
-    NotInThisBuild { magic: String, span: Range<usize> },
     /// An error from Azure (or about reaching it), under the client's stable name.
     #[error("{message}")]
     Azure {
@@ -110,7 +105,6 @@ impl MagicError {
             MagicError::Internal { .. } => "InternalError",
             MagicError::NotConnected => "NotConnected",
             MagicError::ConflictingArguments { .. } => "ConflictingArguments",
-            MagicError::NotInThisBuild { .. } => "NotInThisBuild",
             MagicError::Azure { name, .. } => name,
         }
     }
@@ -131,7 +125,6 @@ impl MagicError {
             | MagicError::NotALineMagic { span, .. }
             | MagicError::MisplacedCellMagic { span, .. }
             | MagicError::RustCellsUnavailable { span }
-            | MagicError::NotInThisBuild { span, .. }
             | MagicError::ConflictingArguments { span, .. } => Some(span.clone()),
             MagicError::InvalidArgument { span, .. } | MagicError::Azure { span, .. } => {
                 span.clone()

@@ -10,18 +10,6 @@ pub fn all() -> &'static [&'static dyn Magic] {
     builtin::ALL
 }
 
-/// Magics that are planned (IQ#'s job magics and azq's own) but not in this build: calling one
-/// says so instead of "unknown magic".
-pub const PLANNED: &[&str] = &["azure.quotas"];
-
-/// Whether `name` (as typed, any case) is a planned magic not in this build.
-pub fn planned(name: &str) -> Option<&'static str> {
-    PLANNED
-        .iter()
-        .copied()
-        .find(|p| p.eq_ignore_ascii_case(name))
-}
-
 /// The magic called `name` in the given form.
 pub fn lookup(name: &str, form: Form) -> Option<&'static dyn Magic> {
     all()

@@ -545,6 +545,14 @@ impl Magic for Connect {
         {
             ctx.azure.target = None;
         }
+        // Sessions belong to their workspace: another one forgets them.
+        let same = ctx.azure.connection.as_ref().is_some_and(|c| {
+            c.workspace.workspace == connection.workspace.workspace
+                && c.workspace.endpoint == connection.workspace.endpoint
+        });
+        if !same {
+            ctx.azure.quantum.forget();
+        }
         ctx.azure.connection = Some(connection);
         Ok(Some(shown))
     }

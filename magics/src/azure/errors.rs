@@ -57,6 +57,20 @@ pub enum JobError {
         message: String,
         span: Option<Range<usize>>,
     },
+    #[error(
+        "no session is open; `%azure.session open` opens one (jobs submitted while it is open \
+         belong to it)"
+    )]
+    NoSession,
+    #[error("{message}")]
+    UnknownSession {
+        message: String,
+        span: Option<Range<usize>>,
+    },
+    #[error("{message}")]
+    SessionEnded { message: String },
+    #[error("{message}")]
+    SessionAlreadyOpen { message: String },
 }
 
 impl JobError {
@@ -76,6 +90,10 @@ impl JobError {
             JobError::JobOutputDownloadFailed { .. } => "JobOutputDownloadFailed",
             JobError::JobNotCancellable { .. } => "JobNotCancellable",
             JobError::InvalidJobParams { .. } => "InvalidJobParams",
+            JobError::NoSession => "NoSession",
+            JobError::UnknownSession { .. } => "UnknownSession",
+            JobError::SessionEnded { .. } => "SessionEnded",
+            JobError::SessionAlreadyOpen { .. } => "SessionAlreadyOpen",
         }
     }
 
@@ -86,7 +104,8 @@ impl JobError {
             | JobError::InvalidProgram { span, .. }
             | JobError::ProgramTooLarge { span, .. }
             | JobError::JobNotFound { span, .. }
-            | JobError::InvalidJobParams { span, .. } => span.clone(),
+            | JobError::InvalidJobParams { span, .. }
+            | JobError::UnknownSession { span, .. } => span.clone(),
             _ => None,
         }
     }

@@ -80,6 +80,7 @@ static SPEC: MagicSpec = MagicSpec {
         "ProgramTooLarge",
         "InvalidJobParams",
         "JobSubmissionFailed",
+        "SessionEnded",
         "JobFailed",
         "JobCancelled",
         "JobOutputDownloadFailed",

@@ -45,6 +45,9 @@ pub struct AzureSession {
     pub(crate) programs: Programs,
     /// Jobs this session submitted, oldest first (the last is the default of `%azure.status`).
     pub(crate) jobs: Vec<String>,
+    /// The Azure Quantum session jobs are submitted into (`%azure.session open`), and the
+    /// ones opened before it in this workspace.
+    pub(crate) quantum: super::sessions::Opened,
 }
 
 /// At most this many job ids are remembered for completion and defaults.

@@ -185,7 +185,7 @@ pub async fn submit(
         input_params: Value::Object(input.input_params),
         output_data_format: Some(input.output_data_format.to_owned()),
         metadata: input.metadata.into_iter().collect::<BTreeMap<_, _>>(),
-        session_id: None,
+        session_id: super::sessions::for_job(ctx).await?,
     };
     let id = job.id.clone();
     let mut prompt = CellPrompt::new(&mut *ctx.out);

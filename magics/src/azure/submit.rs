@@ -22,6 +22,7 @@ pub(crate) const ERRORS: &[&str] = &[
     "ProgramTooLarge",
     "InvalidJobParams",
     "JobSubmissionFailed",
+    "SessionEnded",
     "InvalidArgument",
     "ConflictingArguments",
     "UnknownArgument",

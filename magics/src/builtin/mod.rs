@@ -31,4 +31,6 @@ pub static ALL: &[&dyn Magic] = &[
     &crate::azure::OutputMagic,
     &crate::azure::Jobs,
     &crate::azure::Cancel,
+    &crate::azure::Quotas,
+    &crate::azure::SessionMagic,
 ];
