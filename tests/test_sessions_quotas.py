@@ -49,6 +49,12 @@ def submitted(kc, cell) -> str:
     return job_id(ok(run(kc, cell)))
 
 
+def executed(kc, cell) -> str:
+    """Runs an `%azure.execute` cell to its end; the job's id."""
+    ok(run(kc, cell))
+    return job_id(ok(run(kc, "%azure.status")))
+
+
 # --- Quotas -----------------------------------------------------------------------------------
 
 def test_quotas_are_a_table_whose_utilization_follows_the_jobs_run(azq_bin, tmp_path):
@@ -69,7 +75,7 @@ def test_quotas_are_a_table_whose_utilization_follows_the_jobs_run(azq_bin, tmp_
             assert qgs["scope"] == "Workspace" and qgs["period"] == "Monthly"
 
             ok(run(kc, "%%qasm bell\n" + BELL))
-            jobs = [job_id(ok(run(kc, f"%azure.execute bell target=ionq.simulator shots={n}")))
+            jobs = [executed(kc, f"%azure.execute bell target=ionq.simulator shots={n}")
                     for n in (100, 250)]
             after = quotas(kc)
             # What the provider billed for the two jobs: gate-shots, one- and two-qubit.
@@ -107,7 +113,7 @@ def test_jobs_submitted_while_a_session_is_open_belong_to_it(em, kc):
     sid = s["id"]
     assert em.call("GET", f"sessions/{sid}")["jobFailurePolicy"] == "Continue"
 
-    inside = [job_id(ok(run(kc, f"%azure.execute bell jobName=in-{i}"))) for i in (1, 2)]
+    inside = [executed(kc, f"%azure.execute bell jobName=in-{i}") for i in (1, 2)]
     for jid in inside:
         assert em.call("GET", f"jobs/{jid}")["sessionId"] == sid
 
@@ -163,7 +169,7 @@ def test_under_continue_a_failed_job_leaves_the_session_open_and_later_jobs_run(
     shown = ok(run(kc, "%azure.session"))
     assert "stays open" in shown.text(), shown.text()
 
-    jid = job_id(ok(run(kc, "%azure.execute bell")))
+    jid = executed(kc, "%azure.execute bell")
     job = em.call("GET", f"jobs/{jid}")
     assert job["status"] == "Succeeded" and job["sessionId"] == sid
     statuses = sorted(r["status"] for r in ok(run(kc, "%azure.session")).data("application/x-azq.jobs+json"))
