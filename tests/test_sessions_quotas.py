@@ -225,6 +225,7 @@ def test_opening_twice_says_the_first_is_still_open(em, kc):
     ("%azure.session opne", "UnknownSession"),
     ("%azure.session show 1234", "UnknownSession"),
     ("%azure.session open colour=red", "UnknownArgument"),
+    ("%azure.session open " + "n" * 201, "InvalidArgument"),
 ])
 def test_bad_arguments_are_named_with_a_caret_and_open_nothing(em, kc, cell, ename):
     before = len(em.call("GET", "sessions")["value"])

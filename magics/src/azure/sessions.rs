@@ -55,6 +55,21 @@ impl Opened {
     }
 }
 
+/// The longest session name taken (the service's own limit is not published).
+const MAX_NAME: usize = 200;
+
+fn check_name(v: &str) -> Result<(), String> {
+    if v.chars().count() > MAX_NAME {
+        Err(format!(
+            "a session's name or id is at most {MAX_NAME} characters; give a shorter one"
+        ))
+    } else if v.chars().any(char::is_control) {
+        Err("a session's name cannot hold control characters".to_owned())
+    } else {
+        Ok(())
+    }
+}
+
 static SPEC: MagicSpec = MagicSpec {
     name: "azure.session",
     form: Form::Line,
@@ -80,7 +95,8 @@ static SPEC: MagicSpec = MagicSpec {
         Param::positional(
             "NAME_OR_ID",
             "after `open`, the new session's name; after `show` or `close`, a session's id or name",
-        ),
+        )
+        .of(ValueKind::Custom(check_name)),
         Param::named(
             "policy",
             "what a failed job does: `abort` ends the session (default), `continue` keeps it open",
