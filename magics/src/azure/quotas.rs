@@ -85,6 +85,8 @@ fn share(q: &Quota) -> Option<(f64, f64)> {
 fn cells(q: &Quota) -> [String; 7] {
     let used = q.utilization.map_or("-".to_owned(), number);
     let used = match share(q) {
+        // A use too small to show at one decimal is not shown as none.
+        Some((u, _)) if u > 0.0 && u < 0.0005 => format!("{used} (<0.1%)"),
         Some((u, _)) => format!("{used} ({:.1}%)", u * 100.0),
         None => used,
     };
@@ -216,13 +218,18 @@ mod tests {
 
     #[test]
     fn a_row_shows_its_share_and_a_bar_and_an_unlimited_one_says_so() {
-        let t = table(&[quota(250.0, 100.0, Some(1000.0)), quota(7.0, 0.0, None)]);
+        let t = table(&[
+            quota(250.0, 100.0, Some(1000.0)),
+            quota(7.0, 0.0, None),
+            quota(300.0, 0.0, Some(1_000_000.0)),
+        ]);
         let plain = t.plain();
         assert!(plain.starts_with("Dimension  Scope"), "{plain}");
         assert!(plain.contains("250 (25.0%)"), "{plain}");
         assert!(plain.contains("unlimited"), "{plain}");
+        assert!(plain.contains("300 (<0.1%)"), "{plain}");
         let html = t.get("text/html").and_then(Value::as_str).unwrap();
-        assert_eq!(html.matches("<svg").count(), 1, "{html}");
+        assert_eq!(html.matches("<svg").count(), 2, "{html}");
         assert!(html.contains("width=\"40.0\""), "utilization bar: {html}");
         assert!(
             html.contains("x=\"40.0\" y=\"0\" width=\"16.0\""),
