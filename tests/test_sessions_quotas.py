@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from test_connect import kernel, kernel_env, run
-from test_jobs import BELL, Em, failed, job_id, ok
+from test_jobs import BELL, HOLD_MS, Em, failed, job_id, ok
 
 HEADS = ["Dimension", "Scope", "Provider", "Utilization", "Holds", "Limit", "Period"]
 # The estimator is not emulated: its jobs fail (NotEmulated), which is how these tests fail one.
@@ -240,3 +240,21 @@ def test_opening_without_a_target_or_a_connection_says_what_to_do(em, tmp_path):
         ok(run(kc, f'%azure.connect connectionString="{em.cs}"'))
         error = failed(run(kc, "%azure.session open"), "NoTarget")
         assert "%azure.target" in error["evalue"]
+
+
+def test_closing_while_a_job_still_waits_says_it_is_closing(azq_bin, tmp_path):
+    held = Em(azq_bin, job_delay_ms=HOLD_MS)
+    try:
+        with kernel(kernel_env(tmp_path)) as kc:
+            ok(run(kc, f'%azure.connect connectionString="{held.cs}"'))
+            ok(run(kc, "%%qasm bell\n" + BELL))
+            sid = session_of(ok(run(kc, "%azure.session open slow target=ionq.simulator")))["id"]
+            waiting = submitted(kc, "%azure.submit bell target=ionq.simulator")
+            closed = ok(run(kc, "%azure.session close"))
+            assert session_of(closed)["status"] == "Executing", closed.text()
+            assert "is closing" in closed.text()
+            assert held.call("GET", f"jobs/{waiting}")["sessionId"] == sid
+            outside = submitted(kc, "%azure.submit bell target=ionq.simulator")
+            assert held.call("GET", f"jobs/{outside}")["sessionId"] is None
+    finally:
+        held.close()

@@ -334,11 +334,19 @@ async fn close(ctx: &mut Ctx<'_>, bound: &Bound) -> Result<Bundle, MagicError> {
     {
         ctx.azure.quantum.current = None;
     }
-    let note = format!(
-        "Session `{}` is closed ({}): jobs submitted from now on are outside it.",
-        closed.name.as_deref().unwrap_or(&closed.id),
-        status_name(&closed)
-    );
+    let name = closed.name.as_deref().unwrap_or(&closed.id);
+    let note = if ended(&closed) {
+        format!(
+            "Session `{name}` is closed ({}): jobs submitted from now on are outside it.",
+            status_name(&closed)
+        )
+    } else {
+        format!(
+            "Session `{name}` is closing: the jobs it still runs finish first ({}); jobs \
+             submitted from now on are outside it.",
+            status_name(&closed)
+        )
+    };
     Ok(session_table(&closed, &[], &note, None))
 }
 
