@@ -70,11 +70,31 @@ pub fn code_points(text: &str, byte: usize) -> usize {
     text[..byte.min(text.len())].chars().count()
 }
 
+/// The reply to a completion request; what each match is goes in
+/// `metadata._jupyter_types_experimental` (JupyterLab shows it beside the match).
 pub fn complete_reply(code: &str, c: Completion) -> CompleteReply {
+    let start = code_points(code, c.start);
+    let end = code_points(code, c.end);
+    let mut metadata = serde_json::Map::new();
+    if !c.types.is_empty() {
+        let types: Vec<serde_json::Value> = c
+            .matches
+            .iter()
+            .zip(&c.types)
+            .map(|(text, kind)| {
+                serde_json::json!({ "start": start, "end": end, "text": text, "type": kind })
+            })
+            .collect();
+        metadata.insert(
+            "_jupyter_types_experimental".to_owned(),
+            serde_json::Value::Array(types),
+        );
+    }
     CompleteReply {
         matches: c.matches,
-        cursor_start: code_points(code, c.start),
-        cursor_end: code_points(code, c.end),
+        cursor_start: start,
+        cursor_end: end,
+        metadata,
         ..CompleteReply::default()
     }
 }

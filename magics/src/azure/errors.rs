@@ -57,6 +57,12 @@ pub enum JobError {
         message: String,
         span: Option<Range<usize>>,
     },
+    #[error("{message}")]
+    SubmissionDeclined { message: String },
+    #[error("{message}")]
+    ConfirmationUnavailable { message: String },
+    #[error("{message}")]
+    InvalidCostSetting { message: String },
 }
 
 impl JobError {
@@ -76,6 +82,9 @@ impl JobError {
             JobError::JobOutputDownloadFailed { .. } => "JobOutputDownloadFailed",
             JobError::JobNotCancellable { .. } => "JobNotCancellable",
             JobError::InvalidJobParams { .. } => "InvalidJobParams",
+            JobError::SubmissionDeclined { .. } => "SubmissionDeclined",
+            JobError::ConfirmationUnavailable { .. } => "ConfirmationUnavailable",
+            JobError::InvalidCostSetting { .. } => "InvalidCostSetting",
         }
     }
 

@@ -25,13 +25,14 @@ const DEFAULT_POLL: Duration = Duration::from_secs(5);
 /// The first pause: short, then growing by half each time up to `poll`.
 const FIRST_POLL: Duration = Duration::from_millis(20);
 
-static PARAMS: [Param; 8] = [
+static PARAMS: [Param; 9] = [
     submission::PARAMS[0],
     submission::PARAMS[1],
     submission::PARAMS[2],
     submission::PARAMS[3],
     submission::PARAMS[4],
     submission::PARAMS[5],
+    submission::PARAMS[6],
     Param::named(
         "timeout",
         "how long to wait for the job, in seconds (default 300); the job goes on after",
@@ -80,6 +81,9 @@ static SPEC: MagicSpec = MagicSpec {
         "ProgramTooLarge",
         "InvalidJobParams",
         "JobSubmissionFailed",
+        "SubmissionDeclined",
+        "ConfirmationUnavailable",
+        "InvalidCostSetting",
         "JobFailed",
         "JobCancelled",
         "JobOutputDownloadFailed",
