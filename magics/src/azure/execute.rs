@@ -52,8 +52,8 @@ static SPEC: MagicSpec = MagicSpec {
     name: "azure.execute",
     form: Form::Line,
     summary: "Submits a program, waits for the job, and shows its results.",
-    usage: "%azure.execute PROGRAM|file=PATH [target=ID] [shots=N] [jobName=NAME] [jobParams={…}] [timeout=SECONDS] [poll=SECONDS] [key=value …]",
-    description: "Submits like `%azure.submit`, then shows the job's status and the time waited \
+    usage: "%azure.execute PROGRAM|file=PATH [target=ID] [shots=N] [jobName=NAME] [jobParams={…}] [confirm=false] [timeout=SECONDS] [poll=SECONDS] [key=value …]",
+    description: "Submits like `%azure.submit` (asking first on a paid QPU target), then shows the job's status and the time waited \
         in one line updated in place, checking often at first and less often later (at most \
         every `poll` seconds). When the job succeeds its results are shown as with \
         `%azure.output`; a failed or cancelled job ends the cell with its error. After \
