@@ -118,6 +118,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn completion_types_go_in_the_metadata_in_code_points() {
+        let code = "é %azure.target io";
+        let c = Completion {
+            matches: vec!["ionq.qpu".into(), "ionq.simulator".into()],
+            start: code.len() - 2,
+            end: code.len(),
+            types: vec!["target · Available".into(), "target · Degraded".into()],
+        };
+        let reply = complete_reply(code, c);
+        assert_eq!((reply.cursor_start, reply.cursor_end), (16, 18));
+        assert_eq!(
+            reply.metadata["_jupyter_types_experimental"],
+            serde_json::json!([
+                {"start": 16, "end": 18, "text": "ionq.qpu", "type": "target · Available"},
+                {"start": 16, "end": 18, "text": "ionq.simulator", "type": "target · Degraded"},
+            ])
+        );
+        assert_eq!(reply.matches, ["ionq.qpu", "ionq.simulator"]);
+        // No types, no metadata.
+        let reply = complete_reply("%x", Completion::default());
+        assert!(reply.metadata.is_empty());
+    }
+
+    #[test]
     fn cursor_offsets_convert_between_code_points_and_bytes() {
         let s = "é%ls";
         assert_eq!(byte_offset(s, 1), 2);

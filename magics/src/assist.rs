@@ -542,4 +542,28 @@ mod tests {
         assert_eq!(is_complete("fn main() }"), Invalid);
         assert_eq!(is_complete("let v = [1, 2);"), Invalid);
     }
+
+    #[test]
+    fn each_match_says_what_it_is_and_targets_their_availability() {
+        let values = SessionValues {
+            targets: vec!["ionq.qpu.aria-1".into(), "ionq.simulator".into()],
+            programs: vec!["bell".into()],
+            jobs: Vec::new(),
+            availability: vec![
+                ("ionq.qpu.aria-1".into(), "Degraded".into()),
+                ("ionq.simulator".into(), "Available".into()),
+            ],
+        };
+        let c = complete_in("%azure.target io", 16, Some(&values));
+        assert_eq!(c.matches, ["ionq.qpu.aria-1", "ionq.simulator"]);
+        assert_eq!(c.types, ["target · Degraded", "target · Available"]);
+        let c = complete_in("%azure.submit bell target=ionq.s", 32, Some(&values));
+        assert_eq!(c.matches, ["target=ionq.simulator"]);
+        assert_eq!(c.types, ["target · Available"]);
+        let c = complete_in("%azure.submit b", 15, Some(&values));
+        assert_eq!(c.types, ["program"]);
+        let c = complete("%ls", 3);
+        assert_eq!(c.types, ["magic"]);
+        assert_eq!(complete("%env --u", 8).types, ["flag"]);
+    }
 }
