@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from test_connect import Ran, kernel, kernel_env
+from test_connect import Ran, kernel, kernel_and_manager, kernel_env
 from test_jobs import BELL, Em, failed, job_id, ok
 
 # h, cx and a ccx (a 3-qubit gate: 6 two-qubit gates) on 3 qubits, every qubit measured.
@@ -228,6 +228,22 @@ def test_a_time_billed_qpu_says_it_cannot_estimate_and_still_asks(em, kc):
     assert len(prompts) == 1 and "cannot be estimated" in prompts[0], prompts
     assert "cannot be estimated" in ran.text()
     assert sent(em) == before
+
+
+def test_an_interrupt_at_the_prompt_submits_nothing_and_the_kernel_goes_on(em, tmp_path):
+    with kernel_and_manager(kernel_env(tmp_path)) as (kc, km):
+        ok(run(kc, f'%azure.connect connectionString="{em.cs}"')[0])
+        ok(run(kc, "%%qasm bell\n" + BELL)[0])
+        before = sent(em)
+        msg_id = kc.execute("%azure.submit bell target=ionq.qpu.aria-1", allow_stdin=True)
+        request = kc.stdin_channel.get_msg(timeout=30)
+        assert request["msg_type"] == "input_request"
+        km.interrupt_kernel()
+        reply = kc.get_shell_msg(timeout=10)
+        assert reply["parent_header"]["msg_id"] == msg_id
+        assert reply["content"]["ename"] == "Interrupted"
+        assert sent(em) == before
+        ok(run(kc, "%azure.submit bell target=ionq.simulator")[0])
 
 
 # --- The target row and completion -----------------------------------------------------------

@@ -76,8 +76,10 @@ pub enum Billing {
     Credits(&'static str),
     /// Quantinuum's syntax checkers: 0 HQC.
     Checker,
-    /// Billed by QPU time (Rigetti, Pasqal, unknown QPUs): not known before the run.
+    /// Billed by QPU time (Rigetti, Pasqal): not known before the run.
     Time,
+    /// A provider whose billing azq does not know.
+    Unknown,
 }
 
 /// Whether `target` is a simulator or test target (never asks for confirmation).
@@ -129,7 +131,8 @@ pub fn billing(provider: &str, target: &str, params: &Map<String, Value>) -> Bil
         "quantinuum" if t.contains(".sim.") || t.ends_with('e') => Billing::Credits("EHQC"),
         "quantinuum" => Billing::Credits("HQC"),
         _ if is_simulator(&t) => Billing::Free("simulators and test targets are free"),
-        _ => Billing::Time,
+        "rigetti" | "pasqal" => Billing::Time,
+        _ => Billing::Unknown,
     }
 }
 
@@ -150,6 +153,9 @@ pub fn summary(provider: &str, target: &str) -> String {
         Billing::Time => format!(
             "billed by QPU time; cannot be estimated before the run (checked {RATES_CHECKED})"
         ),
+        Billing::Unknown => {
+            "not known to azq; see the provider's pricing in the Azure portal".to_owned()
+        }
     }
 }
 
@@ -190,7 +196,7 @@ impl Estimate {
             Billing::GateShots(_) => Some("USD"),
             Billing::Credits(c) => Some(c),
             Billing::Checker => Some("HQC"),
-            Billing::Free(_) | Billing::Time => None,
+            Billing::Free(_) | Billing::Time | Billing::Unknown => None,
         }
     }
 
@@ -226,6 +232,11 @@ impl Estimate {
             Billing::Time => format!(
                 "`{}` on {}, {shots}: {} bills by QPU time, so the cost cannot be estimated \
                  before the run.",
+                self.program, self.target, self.target
+            ),
+            Billing::Unknown => format!(
+                "`{}` on {}, {shots}: azq does not know how {} bills, so the cost cannot be \
+                 estimated; see the provider's pricing in the Azure portal.",
                 self.program, self.target, self.target
             ),
             _ => format!(
@@ -321,7 +332,7 @@ impl Estimate {
                     ],
                 ]
             }
-            Billing::Free(_) | Billing::Time => Vec::new(),
+            Billing::Free(_) | Billing::Time | Billing::Unknown => Vec::new(),
         }
     }
 
@@ -375,6 +386,7 @@ impl Estimate {
                 Billing::GateShots(_) => "gate-shots",
                 Billing::Credits(_) | Billing::Checker => "credits",
                 Billing::Time => "time",
+                Billing::Unknown => "unknown",
             },
             "counts": n.map(|n| json!({"one_qubit": n.one, "two_qubit": n.two, "prep_measure": n.prep_measure})),
             "unit_prices": match self.billing {
@@ -423,7 +435,7 @@ pub fn estimate(
         Billing::Credits(_) | Billing::Checker => {
             Some(counts(&azq_circuits::qasm::load(text).map_err(unreadable)?))
         }
-        Billing::Free(_) | Billing::Time => None,
+        Billing::Free(_) | Billing::Time | Billing::Unknown => None,
     };
     let total = counts.and_then(|n| match billing {
         Billing::GateShots(r) => Some(gate_shot_cost(r, n, shots)),
@@ -605,5 +617,22 @@ mod tests {
         .unwrap();
         assert!(!e.asks() && e.total.is_none());
         assert!(e.bundle().plain().contains("free"));
+        // A provider azq has no rates for: said so, and a QPU still asks.
+        assert_eq!(
+            billing("qci", "qci.machine1", &Map::new()),
+            Billing::Unknown
+        );
+        assert!(matches!(
+            billing("qci", "qci.simulator", &Map::new()),
+            Billing::Free(_)
+        ));
+        let e = estimate(
+            "qci",
+            "qci.machine1",
+            "bell",
+            &input("qci", "qci.machine1", None),
+        )
+        .unwrap();
+        assert!(e.asks() && e.bundle().plain().contains("cannot be estimated"));
     }
 }
