@@ -168,6 +168,29 @@ def test_bad_estimate_input_is_named_and_nothing_is_sent(em, kc, cell, ename):
     assert not prompts and sent(em) == before
 
 
+def test_a_workspace_rates_file_replaces_the_published_rates(em, kc, tmp_path):
+    rates = tmp_path / "rates.json"
+    rates.write_text('{"checked": "2027-01-15", "targets": {"ionq.qpu.aria-1": '
+                     '{"one_qubit": 0.001, "two_qubit": 0.01, "minimum": 1}}}')
+    ok(run(kc, f"%env AZQ_PRICING_FILE={rates}")[0])
+    # By hand: 1000 × (1 × 0.001 + 7 × 0.01) = 71.00.
+    ran, _ = run(kc, "%azure.estimate toffoli target=ionq.qpu.aria-1 shots=1000")
+    assert ok(ran).data("application/x-azq.estimate+json")["total"] == 71.0
+    assert f"AZQ_PRICING_FILE ({rates}), checked 2027-01-15" in ran.text()
+    before = sent(em)
+    ran, prompts = run(kc, "%azure.submit toffoli target=ionq.qpu.aria-1 shots=1000", answer="n")
+    assert "71.00 USD" in prompts[0]
+    rates.write_text('{"targets": {"quantinuum.qpu.h2-1": {}}}')
+    error = failed(run(kc, "%azure.submit bell target=ionq.qpu.aria-1")[0], "InvalidPricingFile")
+    assert str(rates) in error["evalue"] and "only IonQ" in error["evalue"]
+    ok(run(kc, f"%env AZQ_PRICING_FILE={tmp_path / 'missing.json'}")[0])
+    failed(run(kc, "%azure.estimate bell target=ionq.qpu.aria-1")[0], "InvalidPricingFile")
+    rates.write_bytes(b"{" + b" " * 70_000 + b"}")
+    ok(run(kc, f"%env AZQ_PRICING_FILE={rates}")[0])
+    assert "bytes" in failed(run(kc, "%azure.estimate bell target=ionq.qpu.aria-1")[0], "InvalidPricingFile")["evalue"]
+    assert sent(em) == before
+
+
 # --- Confirmation ----------------------------------------------------------------------------
 
 def test_a_qpu_asks_and_no_sends_nothing_yes_submits(em, kc):

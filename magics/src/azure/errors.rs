@@ -63,6 +63,8 @@ pub enum JobError {
     ConfirmationUnavailable { message: String },
     #[error("{message}")]
     InvalidCostSetting { message: String },
+    #[error("{message}")]
+    InvalidPricingFile { message: String },
 }
 
 impl JobError {
@@ -85,6 +87,7 @@ impl JobError {
             JobError::SubmissionDeclined { .. } => "SubmissionDeclined",
             JobError::ConfirmationUnavailable { .. } => "ConfirmationUnavailable",
             JobError::InvalidCostSetting { .. } => "InvalidCostSetting",
+            JobError::InvalidPricingFile { .. } => "InvalidPricingFile",
         }
     }
 

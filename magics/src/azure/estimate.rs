@@ -32,7 +32,9 @@ static SPEC: MagicSpec = MagicSpec {
         Quantinuum in HQC (EHQC on its emulators, 0 on syntax checkers). Targets billed by QPU \
         time (Rigetti, Pasqal) cannot be estimated before the run; simulators are free. Every \
         figure is an estimate from the published rates, dated; providers bill the circuit \
-        they compile. Nothing is sent to the service.",
+        they compile. `AZQ_PRICING_FILE` may name a JSON file of the workspace's own IonQ rates \
+        (`{\"checked\": DATE, \"targets\": {ID: {\"one_qubit\": USD, \"two_qubit\": USD, \
+        \"minimum\": USD}}}`). Nothing is sent to the service.",
     params: &PARAMS,
     rules: &[],
     extra: true,
@@ -54,6 +56,7 @@ static SPEC: MagicSpec = MagicSpec {
         "InvalidProgram",
         "ProgramTooLarge",
         "InvalidJobParams",
+        "InvalidPricingFile",
         "InvalidArgument",
         "ConflictingArguments",
         "UnknownArgument",
@@ -70,7 +73,14 @@ impl Magic for Estimate {
     async fn run(&self, ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Option<Bundle>, MagicError> {
         let bound = Bound::bind(&SPEC, call)?;
         let p = submission::prepare(ctx, &bound, "azure.estimate")?;
-        let estimate = pricing::estimate(&p.provider, &p.target, &p.stored.name, &p.input)?;
+        let file = super::rates_file::load(ctx.vars)?;
+        let estimate = pricing::estimate(
+            &p.provider,
+            &p.target,
+            &p.stored.name,
+            &p.input,
+            file.as_ref(),
+        )?;
         Ok(Some(estimate.bundle()))
     }
 }

@@ -84,6 +84,7 @@ static SPEC: MagicSpec = MagicSpec {
         "SubmissionDeclined",
         "ConfirmationUnavailable",
         "InvalidCostSetting",
+        "InvalidPricingFile",
         "JobFailed",
         "JobCancelled",
         "JobOutputDownloadFailed",

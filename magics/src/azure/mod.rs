@@ -14,6 +14,7 @@ mod output;
 mod pricing;
 mod programs;
 mod qasm;
+mod rates_file;
 mod render;
 mod session;
 mod status;

@@ -8,6 +8,7 @@ use azq_circuits::formats::ionq;
 use serde_json::{Map, Value, json};
 
 use super::errors::JobError;
+use super::rates_file::RatesFile;
 use super::render::text_table;
 use super::translate::Input;
 use crate::bundle::{Bundle, escape_html};
@@ -188,6 +189,8 @@ pub struct Estimate {
     pub counts: Option<Counts>,
     /// The total in `currency`, where it can be known.
     pub total: Option<f64>,
+    /// The workspace's rates file the rates came from (`AZQ_PRICING_FILE`), and its date.
+    pub rates_from: Option<(String, Option<String>)>,
 }
 
 impl Estimate {
@@ -259,7 +262,17 @@ impl Estimate {
             }
             _ => "",
         };
-        format!("Rates as published on {RATES_SOURCE}, checked {RATES_CHECKED}.{extra}")
+        match &self.rates_from {
+            Some((path, checked)) => format!(
+                "Rates from AZQ_PRICING_FILE ({path}){}.{extra}",
+                checked
+                    .as_ref()
+                    .map_or(String::new(), |c| format!(", checked {c}"))
+            ),
+            None => {
+                format!("Rates as published on {RATES_SOURCE}, checked {RATES_CHECKED}.{extra}")
+            }
+        }
     }
 
     /// The table's rows: item, quantity, unit price, amount.
@@ -407,14 +420,23 @@ impl Estimate {
     }
 }
 
-/// The estimated cost of running `input` (the program `program` translated for `target`).
+/// The estimated cost of running `input` (the program `program` translated for `target`), at
+/// the published rates or those of the workspace's rates file.
 pub fn estimate(
     provider: &str,
     target: &str,
     program: &str,
     input: &Input,
+    file: Option<&RatesFile>,
 ) -> Result<Estimate, JobError> {
-    let billing = billing(provider, target, &input.input_params);
+    let mut billing = billing(provider, target, &input.input_params);
+    let mut rates_from = None;
+    if let (Billing::GateShots(r), Some(f)) = (&mut billing, file)
+        && let Some(own) = f.rates(target)
+    {
+        (r.one, r.two, r.minimum) = (own.one, own.two, own.minimum);
+        rates_from = Some((f.path.clone(), f.checked.clone()));
+    }
     let given = input
         .input_params
         .get("shots")
@@ -451,6 +473,7 @@ pub fn estimate(
         default_shots: given.is_none(),
         counts,
         total,
+        rates_from,
     })
 }
 
@@ -576,6 +599,7 @@ mod tests {
             "ionq.qpu.aria-1",
             "bell",
             &input("ionq", "ionq.qpu.aria-1", Some(100)),
+            None,
         )
         .unwrap();
         assert_eq!(e.counts.map(|n| (n.one, n.two)), Some((1, 1)));
@@ -586,6 +610,7 @@ mod tests {
             "quantinuum.sim.h2-1e",
             "bell",
             &input("quantinuum", "quantinuum.sim.h2-1e", Some(1000)),
+            None,
         )
         .unwrap();
         assert_eq!((e.total, e.currency()), (Some(11.2), Some("EHQC")));
@@ -595,6 +620,7 @@ mod tests {
             "quantinuum.sim.h2-1sc",
             "bell",
             &input("quantinuum", "quantinuum.sim.h2-1sc", Some(1000)),
+            None,
         )
         .unwrap();
         assert_eq!(e.total, Some(0.0));
@@ -603,6 +629,7 @@ mod tests {
             "rigetti.qpu.ankaa-3",
             "bell",
             &input("rigetti", "rigetti.qpu.ankaa-3", None),
+            None,
         )
         .unwrap();
         assert_eq!((e.billing, e.total), (Billing::Time, None));
@@ -613,6 +640,7 @@ mod tests {
             "ionq.simulator",
             "bell",
             &input("ionq", "ionq.simulator", None),
+            None,
         )
         .unwrap();
         assert!(!e.asks() && e.total.is_none());
@@ -631,8 +659,32 @@ mod tests {
             "qci.machine1",
             "bell",
             &input("qci", "qci.machine1", None),
+            None,
         )
         .unwrap();
         assert!(e.asks() && e.bundle().plain().contains("cannot be estimated"));
+    }
+
+    #[test]
+    fn a_rates_file_replaces_the_published_ionq_rates() {
+        let file = super::super::rates_file::parse(
+            "own.json",
+            r#"{"checked": "2027-01-15", "targets": {"ionq.qpu.aria-1": {"one_qubit": 0.001, "two_qubit": 0.01, "minimum": 1}}}"#,
+        )
+        .unwrap();
+        let bell = input("ionq", "ionq.qpu.aria-1", Some(1000));
+        // 1000 × (1 × 0.001 + 1 × 0.01) = 11.00, over the file's minimum of 1.
+        let e = estimate("ionq", "ionq.qpu.aria-1", "bell", &bell, Some(&file)).unwrap();
+        assert_eq!(e.total, Some(11.0));
+        let shown = e.bundle();
+        assert!(
+            shown
+                .plain()
+                .contains("AZQ_PRICING_FILE (own.json), checked 2027-01-15")
+        );
+        // Targets the file does not name keep the published rates.
+        let forte = input("ionq", "ionq.qpu.forte-1", Some(1000));
+        let e = estimate("ionq", "ionq.qpu.forte-1", "bell", &forte, Some(&file)).unwrap();
+        assert_eq!((e.total, e.rates_from), (Some(168.2), None));
     }
 }

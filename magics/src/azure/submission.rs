@@ -217,7 +217,14 @@ async fn confirm(ctx: &mut Ctx<'_>, bound: &Bound, p: &Prepared) -> Result<(), M
     if !wants_confirmation(ctx, bound)? {
         return Ok(());
     }
-    let estimate = pricing::estimate(&p.provider, &p.target, &p.stored.name, &p.input)?;
+    let file = super::rates_file::load(ctx.vars)?;
+    let estimate = pricing::estimate(
+        &p.provider,
+        &p.target,
+        &p.stored.name,
+        &p.input,
+        file.as_ref(),
+    )?;
     if !estimate.asks() {
         return Ok(());
     }

@@ -25,6 +25,7 @@ pub(crate) const ERRORS: &[&str] = &[
     "SubmissionDeclined",
     "ConfirmationUnavailable",
     "InvalidCostSetting",
+    "InvalidPricingFile",
     "InvalidArgument",
     "ConflictingArguments",
     "UnknownArgument",
