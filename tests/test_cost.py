@@ -218,6 +218,10 @@ def test_confirm_false_and_the_session_setting_do_not_ask(em, kc):
     ok(run(kc, "%env AZQ_CONFIRM_COST=0")[0])
     ok(run(kc, "%azure.submit bell target=quantinuum.qpu.h2-1")[0])
     assert sent(em)[0] == before + 2
+    # An explicit confirm=true asks whatever the session says.
+    ran, prompts = run(kc, "%azure.submit bell target=quantinuum.qpu.h2-1 confirm=true", answer="n")
+    failed(ran, "SubmissionDeclined")
+    assert len(prompts) == 1
     ok(run(kc, "%env AZQ_CONFIRM_COST=1")[0])
     failed(run(kc, "%azure.submit bell target=quantinuum.qpu.h2-1", answer="n")[0], "SubmissionDeclined")
     ok(run(kc, "%env AZQ_CONFIRM_COST=maybe")[0])

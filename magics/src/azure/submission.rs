@@ -58,7 +58,7 @@ pub const PARAMS: [Param; 7] = [
     Param::named(
         "confirm",
         "false to submit to a paid target without showing its estimated cost and asking first \
-         (`%env AZQ_CONFIRM_COST=0` does so for the session)",
+         (`%env AZQ_CONFIRM_COST=0` does so for the session); true asks whatever the session says",
     )
     .of(ValueKind::OneOf(&["true", "false"])),
 ];
@@ -186,11 +186,13 @@ pub fn prepare(ctx: &Ctx<'_>, bound: &Bound, magic: &str) -> Result<Prepared, Ma
     })
 }
 
-/// Whether this submission should ask before a paid target: not with `confirm=false`, nor
-/// when the session's AZQ_CONFIRM_COST says not to.
+/// Whether this submission should ask before a paid target: `confirm=` when given, else the
+/// session's AZQ_CONFIRM_COST, else yes.
 fn wants_confirmation(ctx: &Ctx<'_>, bound: &Bound) -> Result<bool, MagicError> {
-    if bound.text("confirm") == Some("false") {
-        return Ok(false);
+    match bound.text("confirm") {
+        Some("false") => return Ok(false),
+        Some(_) => return Ok(true),
+        None => {}
     }
     let Some(value) = ctx.vars.get("AZQ_CONFIRM_COST") else {
         return Ok(true);
