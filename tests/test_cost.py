@@ -144,6 +144,18 @@ def test_quantinuum_estimate_is_the_hqc_formula_and_the_emulators_cost(em, kc, t
     assert events[0]["amountBilled"] == 11.2
 
 
+@pytest.mark.parametrize("target, shots, rates, minimum", [
+    ("ionq.qpu.forte-1", 40_000, (0.0001645, 0.001121), 168.195),
+    ("ionq.qpu", 20_000, ARIA, 97.5),
+])
+def test_other_ionq_qpus_price_as_published_and_as_the_emulator(em, kc, target, shots, rates, minimum):
+    data = estimate(kc, f"%azure.estimate toffoli target={target} shots={shots}")
+    by_hand = round(max(minimum, shots * (1 * rates[0] + 7 * rates[1])), 2)
+    assert data["total"] == by_hand and data["minimum"] == minimum
+    ran, _ = run(kc, f"%azure.submit toffoli target={target} shots={shots} confirm=false")
+    assert round(cost_of(em, job_id(ok(ran)))["estimatedTotal"], 2) == by_hand
+
+
 def test_free_and_time_billed_targets_say_so(kc):
     ran, _ = run(kc, "%azure.estimate bell target=ionq.simulator")
     assert "free" in ok(ran).text()
