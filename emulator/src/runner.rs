@@ -231,6 +231,7 @@ fn run(em: &Emulator, id: &str, used: &mut Used) -> Outcome {
         .unwrap_or(target.default_shots)
         .clamp(1, 1_000_000);
     used.shots = shots;
+    used.params = params.clone();
     used.translated = TRANSLATED.contains(&output_format.as_str());
     let sim = Simulator::default();
     let seed = seed_from(id);

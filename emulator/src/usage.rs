@@ -50,6 +50,8 @@ pub struct Used {
     pub counts: Option<Counts>,
     /// The output was translated (QIR results), so every shot was.
     pub translated: bool,
+    /// The job's input parameters (IonQ's `error-mitigation` sets Aria's minimum).
+    pub params: Value,
 }
 
 /// One `costEstimate` event: (dimensionId, dimensionName, measureUnit, consumed, billed, unitPrice).
@@ -60,12 +62,21 @@ fn round(x: f64, places: i32) -> f64 {
     (x * f).round() / f
 }
 
-/// IonQ's published rates: (1q, 2q, minimum per program), error mitigation on (the default).
-fn ionq_rates(target: &str) -> (f64, f64, f64) {
+/// IonQ's published rates: (1q, 2q, minimum per program). Error mitigation is on unless the
+/// job says `"error-mitigation": false` or `{"debias": false}`; without it Aria's minimum is
+/// lower (Forte's published minimum is the one with it on).
+fn ionq_rates(target: &str, params: &Value) -> (f64, f64, f64) {
+    let mitigation = match params.get("error-mitigation") {
+        Some(Value::Bool(b)) => *b,
+        Some(m) => m.get("debias").and_then(Value::as_bool) != Some(false),
+        None => true,
+    };
     if target.contains("forte") {
         (0.0001645, 0.001121, 168.195)
-    } else {
+    } else if mitigation {
         (0.000220, 0.000975, 97.5)
+    } else {
+        (0.000220, 0.000975, 12.4167)
     }
 }
 
@@ -78,7 +89,7 @@ fn events(target: &Target, used: &Used, seconds: f64) -> Option<(Vec<Event>, f64
         Kind::IonqSimulator | Kind::IonqQpu => {
             let (g1, g2) = (shots * n.one as f64, shots * n.two as f64);
             let (p1, p2, min) = if target.kind == Kind::IonqQpu {
-                ionq_rates(target.id)
+                ionq_rates(target.id, &used.params)
             } else {
                 (0.0, 0.0, 0.0)
             };
@@ -309,5 +320,31 @@ mod tests {
                 prep_measure: 3 + 1 + 3
             }
         );
+    }
+
+    fn total(target: &str, used: &Used) -> f64 {
+        let mut job = Item::new();
+        finish(&mut job, crate::catalog::target(target).unwrap(), used, 1.0);
+        job["costEstimate"]["estimatedTotal"].as_f64().unwrap()
+    }
+
+    #[test]
+    fn aria_bills_a_lower_minimum_without_error_mitigation() {
+        let bell = Counts {
+            one: 1,
+            two: 1,
+            prep_measure: 4,
+        };
+        let mut used = Used {
+            shots: 100,
+            counts: Some(bell),
+            ..Used::default()
+        };
+        assert_eq!(total("ionq.qpu.aria-1", &used), 97.5);
+        used.params = serde_json::json!({"error-mitigation": {"debias": false}});
+        assert_eq!(total("ionq.qpu.aria-1", &used), 12.4167);
+        // Above the minimum the gates decide: 20,000 × (0.00022 + 0.000975) = 23.90.
+        used.shots = 20_000;
+        assert!((total("ionq.qpu.aria-1", &used) - 23.9).abs() < 1e-9);
     }
 }

@@ -70,11 +70,31 @@ pub fn code_points(text: &str, byte: usize) -> usize {
     text[..byte.min(text.len())].chars().count()
 }
 
+/// The reply to a completion request; what each match is goes in
+/// `metadata._jupyter_types_experimental` (JupyterLab shows it beside the match).
 pub fn complete_reply(code: &str, c: Completion) -> CompleteReply {
+    let start = code_points(code, c.start);
+    let end = code_points(code, c.end);
+    let mut metadata = serde_json::Map::new();
+    if !c.types.is_empty() {
+        let types: Vec<serde_json::Value> = c
+            .matches
+            .iter()
+            .zip(&c.types)
+            .map(|(text, kind)| {
+                serde_json::json!({ "start": start, "end": end, "text": text, "type": kind })
+            })
+            .collect();
+        metadata.insert(
+            "_jupyter_types_experimental".to_owned(),
+            serde_json::Value::Array(types),
+        );
+    }
     CompleteReply {
         matches: c.matches,
-        cursor_start: code_points(code, c.start),
-        cursor_end: code_points(code, c.end),
+        cursor_start: start,
+        cursor_end: end,
+        metadata,
         ..CompleteReply::default()
     }
 }
@@ -96,6 +116,30 @@ pub fn is_complete_reply(c: Completeness) -> IsCompleteReply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn completion_types_go_in_the_metadata_in_code_points() {
+        let code = "é %azure.target io";
+        let c = Completion {
+            matches: vec!["ionq.qpu".into(), "ionq.simulator".into()],
+            start: code.len() - 2,
+            end: code.len(),
+            types: vec!["target · Available".into(), "target · Degraded".into()],
+        };
+        let reply = complete_reply(code, c);
+        assert_eq!((reply.cursor_start, reply.cursor_end), (16, 18));
+        assert_eq!(
+            reply.metadata["_jupyter_types_experimental"],
+            serde_json::json!([
+                {"start": 16, "end": 18, "text": "ionq.qpu", "type": "target · Available"},
+                {"start": 16, "end": 18, "text": "ionq.simulator", "type": "target · Degraded"},
+            ])
+        );
+        assert_eq!(reply.matches, ["ionq.qpu", "ionq.simulator"]);
+        // No types, no metadata.
+        let reply = complete_reply("%x", Completion::default());
+        assert!(reply.metadata.is_empty());
+    }
 
     #[test]
     fn cursor_offsets_convert_between_code_points_and_bytes() {

@@ -16,6 +16,9 @@ pub struct Completion {
     pub matches: Vec<String>,
     pub start: usize,
     pub end: usize,
+    /// What each match is, in the order of `matches` (a magic, a parameter, a program, a
+    /// job, or a target with its availability: "target · Available"); empty when none.
+    pub types: Vec<String>,
 }
 
 /// Whether a cell can run as it is, as a console asks before sending it.
@@ -54,6 +57,8 @@ pub(crate) struct SessionValues {
     targets: Vec<String>,
     programs: Vec<String>,
     jobs: Vec<String>,
+    /// Each target id with its availability.
+    availability: Vec<(String, String)>,
 }
 
 impl SessionValues {
@@ -62,6 +67,7 @@ impl SessionValues {
             targets: crate::azure::candidates(session, ValueKind::TargetId),
             programs: crate::azure::candidates(session, ValueKind::ProgramName),
             jobs: crate::azure::candidates(session, ValueKind::JobId),
+            availability: crate::azure::availability(session),
         }
     }
 
@@ -200,15 +206,17 @@ pub(crate) fn complete_in(code: &str, cursor: usize, azure: Option<&SessionValue
         .map_or(line_start, |i| line_start + i + 1);
     let word = &code[word_start..cursor];
     if word_start == line_start + indent {
-        let matches = registry::all()
+        let matches: Vec<String> = registry::all()
             .iter()
             .map(|m| m.spec().call_name())
             .filter(|n| n.starts_with(word))
             .collect();
+        let types = vec!["magic".to_owned(); matches.len()];
         return Completion {
             matches,
             start: word_start,
             end: cursor,
+            types,
         };
     }
     let head = line[indent..].split_whitespace().next().unwrap_or("");
@@ -234,11 +242,37 @@ pub(crate) fn complete_in(code: &str, cursor: usize, azure: Option<&SessionValue
     }
     matches.sort();
     matches.dedup();
+    let types = matches.iter().map(|m| match_type(m, azure)).collect();
     Completion {
         matches,
         start: word_start,
         end: cursor,
+        types,
     }
+}
+
+/// What a completion of an argument is: a target (with its availability), a program, a job,
+/// a flag or a parameter's key, else a value.
+fn match_type(m: &str, azure: Option<&SessionValues>) -> String {
+    if m.starts_with('-') {
+        return "flag".to_owned();
+    }
+    if m.ends_with('=') {
+        return "parameter".to_owned();
+    }
+    let value = m.split_once('=').map_or(m, |(_, v)| v);
+    if let Some(values) = azure {
+        if let Some((_, availability)) = values.availability.iter().find(|(id, _)| id == value) {
+            return format!("target · {availability}");
+        }
+        if values.programs.iter().any(|p| p == value) {
+            return "program".to_owned();
+        }
+        if values.jobs.iter().any(|j| j == value) {
+            return "job".to_owned();
+        }
+    }
+    "value".to_owned()
 }
 
 /// Help for the magic on the cursor's line, if there is one.
@@ -507,5 +541,29 @@ mod tests {
         assert_eq!(is_complete("// )\nlet x = 1;"), Complete);
         assert_eq!(is_complete("fn main() }"), Invalid);
         assert_eq!(is_complete("let v = [1, 2);"), Invalid);
+    }
+
+    #[test]
+    fn each_match_says_what_it_is_and_targets_their_availability() {
+        let values = SessionValues {
+            targets: vec!["ionq.qpu.aria-1".into(), "ionq.simulator".into()],
+            programs: vec!["bell".into()],
+            jobs: Vec::new(),
+            availability: vec![
+                ("ionq.qpu.aria-1".into(), "Degraded".into()),
+                ("ionq.simulator".into(), "Available".into()),
+            ],
+        };
+        let c = complete_in("%azure.target io", 16, Some(&values));
+        assert_eq!(c.matches, ["ionq.qpu.aria-1", "ionq.simulator"]);
+        assert_eq!(c.types, ["target · Degraded", "target · Available"]);
+        let c = complete_in("%azure.submit bell target=ionq.s", 32, Some(&values));
+        assert_eq!(c.matches, ["target=ionq.simulator"]);
+        assert_eq!(c.types, ["target · Available"]);
+        let c = complete_in("%azure.submit b", 15, Some(&values));
+        assert_eq!(c.types, ["program"]);
+        let c = complete("%ls", 3);
+        assert_eq!(c.types, ["magic"]);
+        assert_eq!(complete("%env --u", 8).types, ["flag"]);
     }
 }

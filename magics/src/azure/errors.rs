@@ -71,6 +71,14 @@ pub enum JobError {
     SessionEnded { message: String },
     #[error("{message}")]
     SessionAlreadyOpen { message: String },
+    #[error("{message}")]
+    SubmissionDeclined { message: String },
+    #[error("{message}")]
+    ConfirmationUnavailable { message: String },
+    #[error("{message}")]
+    InvalidCostSetting { message: String },
+    #[error("{message}")]
+    InvalidPricingFile { message: String },
 }
 
 impl JobError {
@@ -94,6 +102,10 @@ impl JobError {
             JobError::UnknownSession { .. } => "UnknownSession",
             JobError::SessionEnded { .. } => "SessionEnded",
             JobError::SessionAlreadyOpen { .. } => "SessionAlreadyOpen",
+            JobError::SubmissionDeclined { .. } => "SubmissionDeclined",
+            JobError::ConfirmationUnavailable { .. } => "ConfirmationUnavailable",
+            JobError::InvalidCostSetting { .. } => "InvalidCostSetting",
+            JobError::InvalidPricingFile { .. } => "InvalidPricingFile",
         }
     }
 

@@ -25,13 +25,14 @@ const DEFAULT_POLL: Duration = Duration::from_secs(5);
 /// The first pause: short, then growing by half each time up to `poll`.
 const FIRST_POLL: Duration = Duration::from_millis(20);
 
-static PARAMS: [Param; 8] = [
+static PARAMS: [Param; 9] = [
     submission::PARAMS[0],
     submission::PARAMS[1],
     submission::PARAMS[2],
     submission::PARAMS[3],
     submission::PARAMS[4],
     submission::PARAMS[5],
+    submission::PARAMS[6],
     Param::named(
         "timeout",
         "how long to wait for the job, in seconds (default 300); the job goes on after",
@@ -51,8 +52,8 @@ static SPEC: MagicSpec = MagicSpec {
     name: "azure.execute",
     form: Form::Line,
     summary: "Submits a program, waits for the job, and shows its results.",
-    usage: "%azure.execute PROGRAM|file=PATH [target=ID] [shots=N] [jobName=NAME] [jobParams={…}] [timeout=SECONDS] [poll=SECONDS] [key=value …]",
-    description: "Submits like `%azure.submit`, then shows the job's status and the time waited \
+    usage: "%azure.execute PROGRAM|file=PATH [target=ID] [shots=N] [jobName=NAME] [jobParams={…}] [confirm=false] [timeout=SECONDS] [poll=SECONDS] [key=value …]",
+    description: "Submits like `%azure.submit` (asking first on a paid QPU target), then shows the job's status and the time waited \
         in one line updated in place, checking often at first and less often later (at most \
         every `poll` seconds). When the job succeeds its results are shown as with \
         `%azure.output`; a failed or cancelled job ends the cell with its error. After \
@@ -81,6 +82,10 @@ static SPEC: MagicSpec = MagicSpec {
         "InvalidJobParams",
         "JobSubmissionFailed",
         "SessionEnded",
+        "SubmissionDeclined",
+        "ConfirmationUnavailable",
+        "InvalidCostSetting",
+        "InvalidPricingFile",
         "JobFailed",
         "JobCancelled",
         "JobOutputDownloadFailed",

@@ -233,24 +233,34 @@ pub fn target_row(c: &Connection, id: &str, line: &str) -> Option<Bundle> {
     let queue = target
         .average_queue_time
         .map_or("-".into(), |q| q.to_string());
+    let formats = super::translate::input_formats(&provider.id);
+    let qubits = super::translate::qubits(&target.id);
+    let qubits_text = qubits.map_or("-".into(), |q| q.to_string());
+    let formats_text = formats.join(", ");
+    let pricing = super::pricing::summary(&provider.id, &target.id);
     let heads = [
         "Target ID",
         "Provider",
         "Current Availability",
         "Average Queue Time (Seconds)",
+        "Input Formats",
+        "Qubits",
     ];
     let cells = [
         target.id.as_str(),
         provider.id.as_str(),
         target.current_availability.as_str(),
         queue.as_str(),
+        formats_text.as_str(),
+        qubits_text.as_str(),
     ];
     let row = [cells.map(str::to_owned)];
-    let plain = format!("{line}\n{}", text_table(heads, &row));
+    let plain = format!("{line}\n{}\nPricing: {pricing}", text_table(heads, &row));
     let html = format!(
         "<div class=\"azq-target\"><p>{}</p><table><thead><tr>{}</tr></thead><tbody><tr>\
          <td><code>{}</code></td><td>{}</td><td>{}</td><td style=\"text-align:end\">{}</td>\
-         </tr></tbody></table></div>",
+         <td>{}</td><td style=\"text-align:end\">{}</td>\
+         </tr></tbody></table><p>Pricing: {}</p></div>",
         escape_html(line),
         heads
             .iter()
@@ -259,13 +269,19 @@ pub fn target_row(c: &Connection, id: &str, line: &str) -> Option<Bundle> {
         escape_html(&target.id),
         escape_html(&provider.id),
         badge(&target.current_availability),
-        escape_html(&queue)
+        escape_html(&queue),
+        escape_html(&formats_text),
+        escape_html(&qubits_text),
+        escape_html(&pricing)
     );
     let data = json!({
         "id": target.id,
         "provider": provider.id,
         "current_availability": target.current_availability,
         "average_queue_time": target.average_queue_time,
+        "input_formats": formats,
+        "qubits": qubits,
+        "pricing": pricing,
     });
     Some(
         Bundle::text(plain)

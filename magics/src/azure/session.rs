@@ -199,3 +199,14 @@ pub(crate) fn candidates(session: &AzureSession, kind: ValueKind) -> Vec<String>
         _ => Vec::new(),
     }
 }
+
+/// Each of the connected workspace's target ids with its availability, for completion.
+pub(crate) fn availability(session: &AzureSession) -> Vec<(String, String)> {
+    session
+        .connection
+        .iter()
+        .flat_map(|c| &c.providers)
+        .flat_map(|p| &p.targets)
+        .map(|t| (t.id.clone(), t.current_availability.clone()))
+        .collect()
+}

@@ -1,6 +1,7 @@
 //! What `%azure.submit` and `%azure.execute` share: the program (stored or a file), the target
-//! (given or active), shots and parameters checked, the program translated, and one job
-//! created under a client-made id (so a retried create never makes two).
+//! (given or active), shots and parameters checked, the program translated, the estimated cost
+//! confirmed for a paid target, and one job created under a client-made id (so a retried
+//! create never makes two).
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -11,15 +12,16 @@ use serde_json::{Map, Value};
 
 use super::connect::CellPrompt;
 use super::errors::JobError;
+use super::pricing;
 use super::programs::{self, Stored};
-use super::translate::{self, MAX_SHOTS};
+use super::translate::{self, Input, MAX_SHOTS};
 use crate::MagicError;
 use crate::args::Bound;
 use crate::magic::Ctx;
 use crate::spec::{Param, ValueKind};
 
 /// The parameters `%azure.submit` and `%azure.execute` both take.
-pub const PARAMS: [Param; 6] = [
+pub const PARAMS: [Param; 7] = [
     Param::positional(
         "PROGRAM",
         "the name of a program stored with `%%qasm NAME` (`%qasm` lists them)",
@@ -53,6 +55,12 @@ pub const PARAMS: [Param; 6] = [
         "a JSON object of input parameters for the target, e.g. {\"error-mitigation\": false}",
     )
     .of(ValueKind::JsonObject),
+    Param::named(
+        "confirm",
+        "false to submit to a paid target without showing its estimated cost and asking first \
+         (`%env AZQ_CONFIRM_COST=0` does so for the session); true asks whatever the session says",
+    )
+    .of(ValueKind::OneOf(&["true", "false"])),
 ];
 
 /// The program a submission names: stored, or read from `file=` now.
@@ -145,13 +153,16 @@ fn params(bound: &Bound, magic: &str) -> Result<Map<String, Value>, MagicError> 
     Ok(params)
 }
 
-/// Checks everything, translates, uploads and creates the job. Nothing is sent until every
-/// argument has been checked.
-pub async fn submit(
-    ctx: &mut Ctx<'_>,
-    bound: &Bound,
-    magic: &str,
-) -> Result<JobDetails, MagicError> {
+/// A submission checked and translated, not yet sent.
+pub struct Prepared {
+    pub target: String,
+    pub provider: String,
+    pub stored: Stored,
+    pub input: Input,
+}
+
+/// Checks every argument and translates the program; sends nothing.
+pub fn prepare(ctx: &Ctx<'_>, bound: &Bound, magic: &str) -> Result<Prepared, MagicError> {
     let (target, provider) = target(ctx, bound)?;
     let (stored, program_span) = program(ctx, bound, magic)?;
     let shots = bound.int("shots");
@@ -167,6 +178,104 @@ pub async fn submit(
         .into());
     }
     input.input_params.extend(extra);
+    Ok(Prepared {
+        target,
+        provider,
+        stored,
+        input,
+    })
+}
+
+/// Whether this submission should ask before a paid target: `confirm=` when given, else the
+/// session's AZQ_CONFIRM_COST, else yes.
+fn wants_confirmation(ctx: &Ctx<'_>, bound: &Bound) -> Result<bool, MagicError> {
+    match bound.text("confirm") {
+        Some("false") => return Ok(false),
+        Some(_) => return Ok(true),
+        None => {}
+    }
+    let Some(value) = ctx.vars.get("AZQ_CONFIRM_COST") else {
+        return Ok(true);
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "0" | "false" | "no" | "off" => Ok(false),
+        "" | "1" | "true" | "yes" | "on" => Ok(true),
+        _ => {
+            let shown: String = value.chars().take(40).collect();
+            Err(JobError::InvalidCostSetting {
+                message: format!(
+                    "AZQ_CONFIRM_COST is `{shown}`; set it to 0 (submit without asking) or 1 \
+                     (ask before a paid target), e.g. `%env AZQ_CONFIRM_COST=0`, or unset it \
+                     with `%env -u AZQ_CONFIRM_COST`; nothing was submitted"
+                ),
+            }
+            .into())
+        }
+    }
+}
+
+/// For a paid target: shows the estimated cost and asks; only `y` or `yes` goes on.
+async fn confirm(ctx: &mut Ctx<'_>, bound: &Bound, p: &Prepared) -> Result<(), MagicError> {
+    if !wants_confirmation(ctx, bound)? {
+        return Ok(());
+    }
+    let file = super::rates_file::load(ctx.vars)?;
+    let estimate = pricing::estimate(
+        &p.provider,
+        &p.target,
+        &p.stored.name,
+        &p.input,
+        file.as_ref(),
+    )?;
+    if !estimate.asks() {
+        return Ok(());
+    }
+    ctx.out.display(estimate.bundle());
+    let unavailable = || JobError::ConfirmationUnavailable {
+        message: format!(
+            "{} is a paid target and this front end cannot answer the confirmation prompt \
+             (stdin is not allowed); nothing was submitted. Add `confirm=false` to submit \
+             without asking, or `%env AZQ_CONFIRM_COST=0` for the session",
+            p.target
+        ),
+    };
+    if !ctx.allow_stdin {
+        return Err(unavailable().into());
+    }
+    let answer = match ctx.out.input(&estimate.question(), false).await {
+        Ok(a) => a,
+        Err(MagicError::StdinNotAllowed) => return Err(unavailable().into()),
+        Err(e) => return Err(e),
+    };
+    match answer.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Ok(()),
+        _ => Err(JobError::SubmissionDeclined {
+            message: format!(
+                "not confirmed, so nothing was submitted to {} (only y or yes submits)",
+                p.target
+            ),
+        }
+        .into()),
+    }
+}
+
+/// Checks everything, translates, confirms the cost of a paid target, uploads and creates
+/// the job. Nothing is sent until every argument has been checked and the cost confirmed.
+pub async fn submit(
+    ctx: &mut Ctx<'_>,
+    bound: &Bound,
+    magic: &str,
+) -> Result<JobDetails, MagicError> {
+    let prepared = prepare(ctx, bound, magic)?;
+    // An ended session is said before the cost is asked about, not after a yes.
+    let session_id = super::sessions::for_job(ctx).await?;
+    confirm(ctx, bound, &prepared).await?;
+    let Prepared {
+        target,
+        provider,
+        stored,
+        input,
+    } = prepared;
     let name = bound
         .text("jobName")
         .map(str::to_owned)
@@ -185,7 +294,7 @@ pub async fn submit(
         input_params: Value::Object(input.input_params),
         output_data_format: Some(input.output_data_format.to_owned()),
         metadata: input.metadata.into_iter().collect::<BTreeMap<_, _>>(),
-        session_id: super::sessions::for_job(ctx).await?,
+        session_id,
     };
     let id = job.id.clone();
     let mut prompt = CellPrompt::new(&mut *ctx.out);

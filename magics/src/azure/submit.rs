@@ -23,6 +23,10 @@ pub(crate) const ERRORS: &[&str] = &[
     "InvalidJobParams",
     "JobSubmissionFailed",
     "SessionEnded",
+    "SubmissionDeclined",
+    "ConfirmationUnavailable",
+    "InvalidCostSetting",
+    "InvalidPricingFile",
     "InvalidArgument",
     "ConflictingArguments",
     "UnknownArgument",
@@ -33,10 +37,13 @@ static SPEC: MagicSpec = MagicSpec {
     name: "azure.submit",
     form: Form::Line,
     summary: "Submits a program to the active target and shows the job.",
-    usage: "%azure.submit PROGRAM|file=PATH [target=ID] [shots=N] [jobName=NAME] [jobParams={…}] [key=value …]",
+    usage: "%azure.submit PROGRAM|file=PATH [target=ID] [shots=N] [jobName=NAME] [jobParams={…}] [confirm=false] [key=value …]",
     description: "Translates the program into the target's own format (IonQ JSON, OpenQASM for \
         Quantinuum, Quil for Rigetti, QIR otherwise), uploads it to the workspace's storage and \
-        creates the job; returns at once with the job's row. Other `key=value` pairs become the \
+        creates the job; returns at once with the job's row. On a paid QPU target it first shows the \
+        estimated cost (as `%azure.estimate` does) and asks `[y/N]`; only y or yes submits \
+        (`confirm=false`, or `%env AZQ_CONFIRM_COST=0` for the session, submits without \
+        asking; simulators never ask). Other `key=value` pairs become the \
         job's input parameters, as do the keys of `jobParams`. `%azure.status` follows the job, \
         `%azure.output` shows its results, `%azure.execute` submits and waits.",
     params: &submission::PARAMS,

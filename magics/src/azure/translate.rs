@@ -42,6 +42,22 @@ fn qubit_limit(target: &str) -> Option<usize> {
     })
 }
 
+/// The qubits `target` has, where published.
+pub fn qubits(target: &str) -> Option<usize> {
+    qubit_limit(target)
+}
+
+/// The input formats a target of `provider` accepts, the one azq sends first.
+pub fn input_formats(provider: &str) -> &'static [&'static str] {
+    match provider.to_ascii_lowercase().as_str() {
+        "ionq" => &["ionq.circuit.v1", "qir.v1"],
+        "quantinuum" => &["honeywell.openqasm.v1", "qir.v1"],
+        "rigetti" => &["rigetti.quil.v1", "qir.v1"],
+        "pasqal" => &["pasqal.pulser.v1"],
+        _ => &["qir.v1"],
+    }
+}
+
 /// Translates `program` for `target` of `provider`. `shots` is already checked.
 pub fn translate(
     provider: &str,

@@ -27,6 +27,7 @@ pub static ALL: &[&dyn Magic] = &[
     &crate::azure::QasmLine,
     &crate::azure::Submit,
     &crate::azure::Execute,
+    &crate::azure::Estimate,
     &crate::azure::Status,
     &crate::azure::OutputMagic,
     &crate::azure::Jobs,
