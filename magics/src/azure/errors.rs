@@ -57,6 +57,13 @@ pub enum JobError {
         message: String,
         span: Option<Range<usize>>,
     },
+    #[error("{message}")]
+    TooManyWatches { message: String },
+    #[error("{message}")]
+    NotWatched {
+        message: String,
+        span: Option<Range<usize>>,
+    },
 }
 
 impl JobError {
@@ -76,6 +83,8 @@ impl JobError {
             JobError::JobOutputDownloadFailed { .. } => "JobOutputDownloadFailed",
             JobError::JobNotCancellable { .. } => "JobNotCancellable",
             JobError::InvalidJobParams { .. } => "InvalidJobParams",
+            JobError::TooManyWatches { .. } => "TooManyWatches",
+            JobError::NotWatched { .. } => "NotWatched",
         }
     }
 
@@ -86,7 +95,8 @@ impl JobError {
             | JobError::InvalidProgram { span, .. }
             | JobError::ProgramTooLarge { span, .. }
             | JobError::JobNotFound { span, .. }
-            | JobError::InvalidJobParams { span, .. } => span.clone(),
+            | JobError::InvalidJobParams { span, .. }
+            | JobError::NotWatched { span, .. } => span.clone(),
             _ => None,
         }
     }

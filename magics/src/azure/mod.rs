@@ -19,6 +19,8 @@ mod submission;
 mod submit;
 mod target;
 mod translate;
+mod watch;
+mod watcher;
 
 pub use cancel::Cancel;
 pub use connect::Connect;
@@ -31,6 +33,7 @@ pub(crate) use session::candidates;
 pub use status::Status;
 pub use submit::Submit;
 pub use target::TargetMagic;
+pub use watch::WatchMagic;
 
 use azq_client::ClientError;
 

@@ -45,6 +45,8 @@ pub struct AzureSession {
     pub(crate) programs: Programs,
     /// Jobs this session submitted, oldest first (the last is the default of `%azure.status`).
     pub(crate) jobs: Vec<String>,
+    /// The background poller that keeps watched jobs' rows up to date.
+    pub(crate) watcher: super::watcher::Watcher,
 }
 
 /// At most this many job ids are remembered for completion and defaults.

@@ -19,7 +19,7 @@ use crate::magic::Ctx;
 use crate::spec::{Param, ValueKind};
 
 /// The parameters `%azure.submit` and `%azure.execute` both take.
-pub const PARAMS: [Param; 6] = [
+pub const PARAMS: [Param; 7] = [
     Param::positional(
         "PROGRAM",
         "the name of a program stored with `%%qasm NAME` (`%qasm` lists them)",
@@ -53,6 +53,12 @@ pub const PARAMS: [Param; 6] = [
         "a JSON object of input parameters for the target, e.g. {\"error-mitigation\": false}",
     )
     .of(ValueKind::JsonObject),
+    Param::named(
+        "watch",
+        "whether the job's row keeps updating itself until the job ends (default true)",
+    )
+    .of(ValueKind::OneOf(&["true", "false"]))
+    .default("true"),
 ];
 
 /// The program a submission names: stored, or read from `file=` now.

@@ -1,5 +1,6 @@
 //! `%azure.submit PROGRAM|file=PATH [target=…] [shots=N] [jobName=…] [jobParams={…}] [key=value …]`:
-//! translates a program for the target, uploads it and creates the job, then shows its row.
+//! translates a program for the target, uploads it and creates the job, then shows its row,
+//! which the session's watcher keeps updating until the job ends (unless `watch=false`).
 
 use async_trait::async_trait;
 
@@ -35,7 +36,9 @@ static SPEC: MagicSpec = MagicSpec {
     usage: "%azure.submit PROGRAM|file=PATH [target=ID] [shots=N] [jobName=NAME] [jobParams={…}] [key=value …]",
     description: "Translates the program into the target's own format (IonQ JSON, OpenQASM for \
         Quantinuum, Quil for Rigetti, QIR otherwise), uploads it to the workspace's storage and \
-        creates the job; returns at once with the job's row. Other `key=value` pairs become the \
+        creates the job; returns at once with the job's row, which keeps updating itself (status, \
+        queue position, time) until the job ends, then shows its results when they are small \
+        (`watch=false` leaves it as it was; `%azure.watch` lists the watches). Other `key=value` pairs become the \
         job's input parameters, as do the keys of `jobParams`. `%azure.status` follows the job, \
         `%azure.output` shows its results, `%azure.execute` submits and waits.",
     params: &submission::PARAMS,
@@ -63,11 +66,40 @@ impl Magic for Submit {
     async fn run(&self, ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Option<Bundle>, MagicError> {
         let bound = Bound::bind(&SPEC, call)?;
         let job = submission::submit(ctx, &bound, "azure.submit").await?;
-        let ws = &ctx.azure.connected()?.workspace.workspace;
+        let workspace = ctx.azure.connected()?.workspace.clone();
+        let watch = bound.text("watch") != Some("false") && !job.status.is_terminal();
+        let Some(sink) = watch.then(|| ctx.out.sink()).flatten() else {
+            let note = format!(
+                "Submitted job {} to {}. `%azure.status` follows it; `%azure.output` shows its \
+                 results.",
+                job.id, job.target
+            );
+            return Ok(Some(jobview::job_table(
+                &workspace.workspace,
+                &job,
+                Some(&note),
+            )));
+        };
+        // The row is a display of its own, so the watcher can update it after the cell.
         let note = format!(
-            "Submitted job {} to {}. `%azure.status` follows it; `%azure.output` shows its results.",
-            job.id, job.target
+            "Submitted job {id} to {target}; this row updates itself until the job ends \
+             (`%azure.watch off {id}` stops that).",
+            id = job.id,
+            target = job.target
         );
-        Ok(Some(jobview::job_table(ws, &job, Some(&note))))
+        let row = jobview::job_table(&workspace.workspace, &job, Some(&note));
+        let display = ctx.out.display_updatable(row);
+        let ws = workspace.workspace.clone();
+        if let Err(e) = ctx
+            .azure
+            .watcher
+            .watch(workspace, job.clone(), display.clone(), sink)
+        {
+            // The job was submitted all the same: the row says why it is not watched.
+            let note = format!("Submitted job {}; not watched: {e}", job.id);
+            ctx.out
+                .update(&display, jobview::job_table(&ws, &job, Some(&note)));
+        }
+        Ok(None)
     }
 }

@@ -31,4 +31,5 @@ pub static ALL: &[&dyn Magic] = &[
     &crate::azure::OutputMagic,
     &crate::azure::Jobs,
     &crate::azure::Cancel,
+    &crate::azure::WatchMagic,
 ];
