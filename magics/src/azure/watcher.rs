@@ -509,7 +509,10 @@ impl State {
                 let queue = job.queue_position;
                 e.job = job;
                 if e.job.status == JobStatus::Succeeded
-                    && e.job.output_data_uri.as_deref().is_some_and(|u| !u.is_empty())
+                    && e.job
+                        .output_data_uri
+                        .as_deref()
+                        .is_some_and(|u| !u.is_empty())
                 {
                     e.fetching = true;
                     e.sink.update(
@@ -543,10 +546,8 @@ impl State {
                     Ok(Err(err)) => err.name().to_owned(),
                     _ => "no answer".to_owned(),
                 };
-                e.sink.update(
-                    &e.display,
-                    e.show(&running_note(e, Some(&why)), true, None),
-                );
+                e.sink
+                    .update(&e.display, e.show(&running_note(e, Some(&why)), true, None));
                 Next::Again(false, None)
             }
         };
@@ -616,9 +617,7 @@ async fn run(shared: Arc<Shared>) {
                     () = shared.stop.cancelled() => return,
                     r = tokio::time::timeout(REQUEST_TIMEOUT, workspace.get_job(&id, &mut prompt)) => r,
                 };
-                shared
-                    .lock()
-                    .checked(&id, generation, got, Instant::now());
+                shared.lock().checked(&id, generation, got, Instant::now());
             }
             Some(job) => {
                 let got = tokio::select! {
@@ -645,7 +644,11 @@ mod tests {
         ] {
             assert_eq!(Kind::of(sim), Kind::Simulator, "{sim}");
         }
-        for qpu in ["ionq.qpu.aria-1", "quantinuum.qpu.h2-1", "rigetti.qpu.ankaa-3"] {
+        for qpu in [
+            "ionq.qpu.aria-1",
+            "quantinuum.qpu.h2-1",
+            "rigetti.qpu.ankaa-3",
+        ] {
             assert_eq!(Kind::of(qpu), Kind::Hardware, "{qpu}");
         }
     }
@@ -667,7 +670,10 @@ mod tests {
         assert_eq!(next_pause(s, p, true, None), Duration::from_secs(1));
         // A QPU starts at 10 s and never waits more than five minutes.
         let h = Kind::Hardware;
-        assert_eq!(next_pause(h, h.first(), true, None), Duration::from_secs(10));
+        assert_eq!(
+            next_pause(h, h.first(), true, None),
+            Duration::from_secs(10)
+        );
         assert_eq!(
             next_pause(h, Duration::from_secs(290), false, None),
             Duration::from_secs(300)
