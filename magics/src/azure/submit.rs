@@ -33,7 +33,7 @@ static SPEC: MagicSpec = MagicSpec {
     name: "azure.submit",
     form: Form::Line,
     summary: "Submits a program to the active target and shows the job.",
-    usage: "%azure.submit PROGRAM|file=PATH [target=ID] [shots=N] [jobName=NAME] [jobParams={…}] [key=value …]",
+    usage: "%azure.submit PROGRAM|file=PATH [target=ID] [shots=N] [jobName=NAME] [jobParams={…}] [watch=false] [key=value …]",
     description: "Translates the program into the target's own format (IonQ JSON, OpenQASM for \
         Quantinuum, Quil for Rigetti, QIR otherwise), uploads it to the workspace's storage and \
         creates the job; returns at once with the job's row, which keeps updating itself (status, \
