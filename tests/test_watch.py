@@ -191,6 +191,8 @@ def test_watch_lists_stops_and_refuses_bad_input(held, azq_bin, tmp_path):
         failed(run(kc, "%azure.watch all"), "InvalidArgument")
         failed(run(kc, f"%azure.watch off all {b}"), "ConflictingArguments")
         failed(run(kc, "%azure.submit bell target=ionq.simulator watch=maybe"), "InvalidArgument")
+        err = failed(run(kc, "%azure.execute bell target=ionq.simulator watch=false"), "InvalidArgument")
+        assert "`watch=` is for `%azure.submit`" in err["evalue"]
         # A finished job: its row and a clear message, no watch.
         ok(run(kc, f"%azure.cancel {a}"))
         ran = ok(run(kc, f"%azure.watch {a}"))

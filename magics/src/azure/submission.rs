@@ -122,6 +122,15 @@ pub fn target(ctx: &Ctx<'_>, bound: &Bound) -> Result<(String, String), MagicErr
 fn params(bound: &Bound, magic: &str) -> Result<Map<String, Value>, MagicError> {
     let mut params = bound.json("jobParams").cloned().unwrap_or_default();
     for (key, value, span) in bound.extra() {
+        if key.eq_ignore_ascii_case("watch") {
+            return Err(MagicError::InvalidArgument {
+                magic: magic.to_owned(),
+                message: format!(
+                    "`watch=` is for `%azure.submit`; `%{magic}` follows its job in its own cell"
+                ),
+                span: Some(span.clone()),
+            });
+        }
         // A near miss of a declared name (`shtos=`, two edits or fewer) is a typo, not a
         // parameter for the target; longer names that merely share a prefix
         // (`target_profile`) go to the target.
