@@ -1,10 +1,12 @@
 """Job rows that update themselves (issue 15), through a real kernel (jupyter_client) against
 the emulator: updates while another cell runs and after every cell has ended, always under the
 submitting cell's parent header and display id; the one-request-a-second budget of fifty
-watches; `%azure.watch` listing and stopping; bad input; shutdown with watches running."""
+watches; `%azure.watch` listing and stopping; bad input; a failed check (kept) and a refused
+sign-in (stopped); shutdown with watches running."""
 
 from __future__ import annotations
 
+import json
 import queue
 import time
 import uuid
@@ -13,7 +15,7 @@ import pytest
 
 from jupyter_client.manager import start_new_kernel
 
-from test_connect import kernel, kernel_env, run
+from test_connect import KEY, kernel, kernel_env, run
 from test_jobs import BELL, HOLD_MS, Em, failed, job_id, ok
 
 JOBS = "application/x-azq.jobs+json"
@@ -229,3 +231,35 @@ def test_shutdown_with_watches_running_exits_cleanly(held, tmp_path):
         kc.stop_channels()
         km.cleanup_resources()
         km.context.destroy(linger=0)
+
+
+def test_a_failed_check_keeps_trying_and_a_refused_one_stops_the_watch(held, tmp_path):
+    with kernel(kernel_env(tmp_path)) as kc:
+        connected(kc, held)
+        sub, jid, display = submit(kc, "%azure.submit bell target=ionq.simulator jobName=faulty")
+
+        def row_says(text, watching):
+            def check(m):
+                return (m["msg_type"] == "update_display_data"
+                        and m["content"]["transient"]["display_id"] == display
+                        and m["content"]["data"][WATCH]["watching"] is watching
+                        and text in m["content"]["data"]["text/plain"])
+            return check
+
+        # A check the service answers with an error (not retried): the row says so, the
+        # watch goes on, and the next check clears it.
+        held.admin("POST", "faults", {"rules": ["GET **/jobs/* 400 1 times=1"]})
+        msgs = collect(kc, row_says("The last check failed (ServiceError); trying again.", True), 30)
+        assert all(m["parent_header"]["msg_id"] == sub for m in updates(msgs, display))
+        msgs = collect(kc, row_says("Waiting for", True), 30)
+        assert "failed" not in updates(msgs, display)[-1]["content"]["data"]["text/plain"]
+        assert [w["id"] for w in ok(run(kc, "%azure.watch")).data("application/x-azq.watches+json")] == [jid]
+        # A refused sign-in cannot be mended in the background: the watch stops and says how
+        # to go on.
+        held.admin("POST", "faults", {"rules": ["GET **/jobs/* 401 1 times=1"]})
+        msgs = collect(kc, row_says("signing in is needed (AuthenticationFailed)", False), 30)
+        last = updates(msgs, display)[-1]["content"]["data"]
+        assert last[WATCH]["stopped"] == "sign-in needed"
+        assert f"`%azure.watch {jid}`" in last["text/plain"] and "%azure.connect" in last["text/plain"]
+        assert KEY not in json.dumps(last)
+        assert ok(run(kc, "%azure.watch")).data("application/x-azq.watches+json") == []
