@@ -66,7 +66,9 @@ impl Magic for Submit {
     async fn run(&self, ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Option<Bundle>, MagicError> {
         let bound = Bound::bind(&SPEC, call)?;
         let job = submission::submit(ctx, &bound, "azure.submit").await?;
-        let workspace = ctx.azure.connected()?.workspace.clone();
+        let connection = ctx.azure.connected()?;
+        let workspace = connection.workspace.clone();
+        let queue_time = super::watcher::queue_time(connection, &job.target);
         let watch = bound.text("watch") != Some("false") && !job.status.is_terminal();
         let Some(sink) = watch.then(|| ctx.out.sink()).flatten() else {
             let note = format!(
@@ -90,10 +92,10 @@ impl Magic for Submit {
         let row = jobview::job_table(&workspace.workspace, &job, Some(&note));
         let display = ctx.out.display_updatable(row);
         let ws = workspace.workspace.clone();
-        if let Err(e) = ctx
-            .azure
-            .watcher
-            .watch(workspace, job.clone(), display.clone(), sink)
+        if let Err(e) =
+            ctx.azure
+                .watcher
+                .watch(workspace, job.clone(), display.clone(), sink, queue_time)
         {
             // The job was submitted all the same: the row says why it is not watched.
             let note = format!("Submitted job {}; not watched: {e}", job.id);

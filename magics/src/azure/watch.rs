@@ -190,7 +190,9 @@ impl Magic for WatchMagic {
             return Ok(Some(listing(ctx)));
         }
         let job = lookup::job(ctx, &bound).await?;
-        let workspace = ctx.azure.connected()?.workspace.clone();
+        let connection = ctx.azure.connected()?;
+        let workspace = connection.workspace.clone();
+        let queue_time = super::watcher::queue_time(connection, &job.target);
         let ws = workspace.workspace.clone();
         if job.status.is_terminal() {
             let note = format!(
@@ -220,10 +222,10 @@ impl Magic for WatchMagic {
         let display = ctx
             .out
             .display_updatable(jobview::job_table(&ws, &job, Some(&note)));
-        if let Err(e) = ctx
-            .azure
-            .watcher
-            .watch(workspace, job.clone(), display.clone(), sink)
+        if let Err(e) =
+            ctx.azure
+                .watcher
+                .watch(workspace, job.clone(), display.clone(), sink, queue_time)
         {
             let note = format!("Not watched: {e}");
             ctx.out

@@ -63,6 +63,26 @@ impl Kind {
     }
 }
 
+/// The pause before the first check: the kind's, or a tenth of the target's average queue
+/// time when the workspace says it (within the kind's bounds).
+pub fn first_pause(kind: Kind, queue_time: Option<Duration>) -> Duration {
+    queue_time
+        .map(|q| q / 10)
+        .unwrap_or_default()
+        .clamp(kind.first(), kind.longest())
+}
+
+/// The target's average queue time, as the connection's target list gives it.
+pub(crate) fn queue_time(c: &super::session::Connection, target: &str) -> Option<Duration> {
+    c.providers
+        .iter()
+        .flat_map(|p| &p.targets)
+        .find(|t| t.id.eq_ignore_ascii_case(target))
+        .and_then(|t| t.average_queue_time)
+        .and_then(|s| u64::try_from(s).ok())
+        .map(Duration::from_secs)
+}
+
 /// The pause after a check: back to the first when something changed, else half as long
 /// again, up to the kind's longest; a job with `queue` jobs ahead waits at least that many
 /// first pauses (up to the longest).
@@ -102,9 +122,9 @@ impl Schedule {
         }
     }
 
-    /// Plans the first check of `id` one first pause from `now`.
-    pub fn add(&mut self, id: &str, kind: Kind, now: Instant) {
-        let pause = kind.first();
+    /// Plans the first check of `id` one pause (`first`) from `now`.
+    pub fn add(&mut self, id: &str, kind: Kind, first: Duration, now: Instant) {
+        let pause = first;
         self.slots.insert(
             id.to_owned(),
             Slot {
@@ -272,6 +292,7 @@ impl Watcher {
         job: JobDetails,
         display: DisplayId,
         sink: Arc<dyn DisplaySink>,
+        queue_time: Option<Duration>,
     ) -> Result<(), JobError> {
         let shared = self.shared();
         let now = Instant::now();
@@ -294,7 +315,9 @@ impl Watcher {
             );
         }
         st.generations += 1;
-        st.schedule.add(&job.id, Kind::of(&job.target), now);
+        let kind = Kind::of(&job.target);
+        st.schedule
+            .add(&job.id, kind, first_pause(kind, queue_time), now);
         let entry = Entry {
             display,
             sink,
@@ -688,6 +711,16 @@ mod tests {
             Duration::from_secs(300)
         );
         assert_eq!(next_pause(s, s.first(), true, Some(-3)), s.first());
+        // A QPU whose queue takes an hour on average is first checked after six minutes'
+        // worth, capped at five; one with no queue time at ten seconds.
+        let hour = Some(Duration::from_secs(3600));
+        assert_eq!(first_pause(h, hour), Duration::from_secs(300));
+        assert_eq!(
+            first_pause(h, Some(Duration::from_secs(1200))),
+            Duration::from_secs(120)
+        );
+        assert_eq!(first_pause(h, None), Duration::from_secs(10));
+        assert_eq!(first_pause(s, Some(Duration::ZERO)), Duration::from_secs(1));
     }
 
     /// Runs the schedule as the poller does for `run_for`, every check answering at once
@@ -714,7 +747,12 @@ mod tests {
         let now = Instant::now();
         let mut schedule = Schedule::new(now);
         for i in 0..50 {
-            schedule.add(&format!("job-{i:02}"), Kind::Simulator, now);
+            schedule.add(
+                &format!("job-{i:02}"),
+                Kind::Simulator,
+                Kind::Simulator.first(),
+                now,
+            );
         }
         let starts = drive(&mut schedule, Duration::from_secs(120)).await;
         // Never two requests within a second, so any window of T seconds holds at most T + 1.
@@ -735,7 +773,12 @@ mod tests {
         let now = Instant::now();
         let mut schedule = Schedule::new(now);
         for i in 0..5 {
-            schedule.add(&format!("job-{i}"), Kind::Simulator, now);
+            schedule.add(
+                &format!("job-{i}"),
+                Kind::Simulator,
+                Kind::Simulator.first(),
+                now,
+            );
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
         let mut order = Vec::new();
@@ -756,7 +799,7 @@ mod tests {
     async fn a_lone_job_backs_off_and_a_fetch_goes_at_the_next_free_second() {
         let now = Instant::now();
         let mut schedule = Schedule::new(now);
-        schedule.add("qpu", Kind::Hardware, now);
+        schedule.add("qpu", Kind::Hardware, Kind::Hardware.first(), now);
         assert_eq!(schedule.take(now), None, "not due before its first pause");
         let starts = drive(&mut schedule, Duration::from_secs(1200)).await;
         let gaps: Vec<u64> = starts.windows(2).map(|w| (w[1] - w[0]).as_secs()).collect();
