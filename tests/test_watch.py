@@ -183,9 +183,18 @@ def test_watch_lists_stops_and_refuses_bad_input(held, azq_bin, tmp_path):
         # Watching a job from here: a row in this cell, then the listing has it.
         watch_c = kc.execute(f"%azure.watch {c}")
         msgs = collect(kc, idle_of(watch_c), 30)
-        assert display_id_of(msgs, watch_c)
+        display_c = display_id_of(msgs, watch_c)
         listed = ok(run(kc, "%azure.watch")).data("application/x-azq.watches+json")
         assert {w["id"] for w in listed} == {b, c}
+        # Watching it again moves the watch to the new row; the old one says so.
+        again = kc.execute(f"%azure.watch {c}")
+        msgs = collect(kc, idle_of(again), 30)
+        assert display_id_of(msgs, again) != display_c
+        moved = updates(msgs, display_c)
+        assert [m["content"]["data"][WATCH]["stopped"] for m in moved] == ["moved"]
+        assert moved[0]["parent_header"]["msg_id"] == watch_c
+        listed = ok(run(kc, "%azure.watch")).data("application/x-azq.watches+json")
+        assert sorted(w["id"] for w in listed) == sorted([b, c])
 
         # Bad input: each named, nothing watched by it.
         failed(run(kc, f"%azure.watch {uuid.uuid4()}"), "JobNotFound")
