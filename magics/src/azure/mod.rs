@@ -10,6 +10,7 @@ mod jobview;
 mod lookup;
 mod outcome;
 mod output;
+mod pacing;
 mod programs;
 mod qasm;
 mod render;
