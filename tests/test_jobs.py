@@ -116,7 +116,12 @@ def within_sampling_error(freq: dict, exact: dict, shots: int):
 
 
 def job_id(ran) -> str:
+    """The job in the row a cell showed: its value, or (a watched `%azure.submit`) the display
+    the watcher keeps updating."""
     rows = ran.data("application/x-azq.jobs+json")
+    if rows is None:
+        shown = [m["content"]["data"] for m in ran.msgs if m["msg_type"] == "display_data"]
+        rows = next((d["application/x-azq.jobs+json"] for d in shown if "application/x-azq.jobs+json" in d), None)
     assert rows and len(rows) == 1, ran.text()
     return rows[0]["id"]
 

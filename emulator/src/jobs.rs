@@ -35,6 +35,7 @@ pub(crate) fn shown_job(em: &Emulator, job: &crate::store::Item) -> Value {
 
 /// `GET jobs/{id}`.
 pub(crate) fn get(em: &Emulator, id: &str) -> Reply {
+    em.stats.count(&em.stats.job_gets);
     match em.store.locked().jobs.get(id) {
         Some(j) => ok(&shown_job(em, j)),
         None => not_found("Job", id),

@@ -157,6 +157,8 @@ struct Stats {
     sessions_created: AtomicU64,
     /// Requests answered (or dropped) by an injected fault.
     faults_injected: AtomicU64,
+    /// `GET jobs/{id}` requests the data plane answered (found or not).
+    job_gets: AtomicU64,
 }
 
 impl Stats {
@@ -177,6 +179,7 @@ impl Stats {
             "jobsSeeded": get(&self.jobs_seeded),
             "sessionsCreated": get(&self.sessions_created),
             "faultsInjected": get(&self.faults_injected),
+            "jobGets": get(&self.job_gets),
         })
     }
 }

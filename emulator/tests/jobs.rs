@@ -522,15 +522,22 @@ async fn a_retried_put_through_429_503_and_a_dropped_answer_creates_one_job() {
     let r = put().await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(!r.dropped);
+    // A GET of a job that is not there counts as a job GET too (the watcher's budget).
+    let missing = format!("jobs/{}", uuid::Uuid::new_v4());
+    assert_eq!(
+        t.ws(Method::GET, &missing, None).await.status,
+        StatusCode::NOT_FOUND
+    );
     let stats = t.admin(Method::GET, "stats", None).await.json();
     assert_eq!(
         (
             &stats["jobsCreated"],
             &stats["jobPuts"],
             &stats["jobPutsRepeated"],
-            &stats["faultsInjected"]
+            &stats["faultsInjected"],
+            &stats["jobGets"]
         ),
-        (&json!(1), &json!(2), &json!(1), &json!(3)),
+        (&json!(1), &json!(2), &json!(1), &json!(3), &json!(2)),
         "{stats}"
     );
 }

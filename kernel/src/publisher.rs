@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use azq_magics::{Bundle, DisplayId, MagicError, Output, Stream};
+use azq_magics::{Bundle, DisplayId, DisplaySink, MagicError, Output, Stream};
 use futures::future::BoxFuture;
 use jupyter_protocol::{ClearOutput, DisplayData, Stdio, Transient, UpdateDisplayData};
 
@@ -66,6 +66,29 @@ impl Output for CellOutput<'_> {
         }
         let prompt = prompt.to_owned();
         Box::pin(async move { self.stdin.ask(self.parent.clone(), &prompt, password).await })
+    }
+
+    fn sink(&mut self) -> Option<Arc<dyn DisplaySink>> {
+        Some(Arc::new(CellSink {
+            iopub: self.iopub.clone(),
+            parent: self.parent.clone(),
+        }))
+    }
+}
+
+/// Updates one cell's displays after it has finished: the messages carry that cell's parent
+/// header, so a front end routes them to that cell's output, never to the cell running now.
+pub struct CellSink {
+    iopub: Iopub,
+    parent: Arc<Parent>,
+}
+
+impl DisplaySink for CellSink {
+    fn update(&self, id: &DisplayId, bundle: Bundle) {
+        self.iopub.send(
+            Some(&self.parent),
+            UpdateDisplayData::new(media(&bundle), &id.0),
+        );
     }
 }
 

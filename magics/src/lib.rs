@@ -21,4 +21,4 @@ pub mod vars;
 pub use bundle::Bundle;
 pub use engine::{CellOptions, Engine, redact_secrets};
 pub use error::MagicError;
-pub use output::{DisplayId, Output, Stream};
+pub use output::{DisplayId, DisplaySink, Output, Stream};

@@ -14,6 +14,13 @@ pub enum Stream {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DisplayId(pub String);
 
+/// Updates a finished cell's displays from another task (a background watcher). Each update
+/// goes to the cell that made the display, never to the cell running now.
+pub trait DisplaySink: Send + Sync {
+    /// Replaces the display `id` of the cell this sink belongs to.
+    fn update(&self, id: &DisplayId, bundle: Bundle);
+}
+
 /// What a cell can do to its output area. The kernel implements it with Jupyter messages;
 /// tests implement it with a recorder.
 pub trait Output: Send {
@@ -31,4 +38,9 @@ pub trait Output: Send {
     fn page(&mut self, bundle: Bundle);
     /// Asks the user for one line of input; `password` hides what they type.
     fn input(&mut self, prompt: &str, password: bool) -> BoxFuture<'_, Result<String, MagicError>>;
+    /// A handle that updates this cell's displays after the cell has finished, from another
+    /// task; `None` when the front end cannot take later updates.
+    fn sink(&mut self) -> Option<std::sync::Arc<dyn DisplaySink>> {
+        None
+    }
 }

@@ -553,6 +553,12 @@ impl Magic for Connect {
         if !same {
             ctx.azure.quantum.forget();
         }
+        // Watches of another workspace stop; their rows say so.
+        let now = &connection.workspace;
+        ctx.azure.watcher.stop_where(
+            |w| w.workspace == now.workspace && w.endpoint == now.endpoint,
+            "connected to another workspace",
+        );
         ctx.azure.connection = Some(connection);
         Ok(Some(shown))
     }

@@ -79,6 +79,13 @@ pub enum JobError {
     InvalidCostSetting { message: String },
     #[error("{message}")]
     InvalidPricingFile { message: String },
+    #[error("{message}")]
+    TooManyWatches { message: String },
+    #[error("{message}")]
+    NotWatched {
+        message: String,
+        span: Option<Range<usize>>,
+    },
 }
 
 impl JobError {
@@ -106,6 +113,8 @@ impl JobError {
             JobError::ConfirmationUnavailable { .. } => "ConfirmationUnavailable",
             JobError::InvalidCostSetting { .. } => "InvalidCostSetting",
             JobError::InvalidPricingFile { .. } => "InvalidPricingFile",
+            JobError::TooManyWatches { .. } => "TooManyWatches",
+            JobError::NotWatched { .. } => "NotWatched",
         }
     }
 
@@ -118,6 +127,7 @@ impl JobError {
             | JobError::JobNotFound { span, .. }
             | JobError::InvalidJobParams { span, .. }
             | JobError::UnknownSession { span, .. } => span.clone(),
+            | JobError::NotWatched { span, .. } => span.clone(),
             _ => None,
         }
     }

@@ -12,6 +12,7 @@ mod lookup;
 mod outcome;
 mod output;
 mod pricing;
+mod pacing;
 mod programs;
 mod qasm;
 mod quotas;
@@ -24,6 +25,8 @@ mod submission;
 mod submit;
 mod target;
 mod translate;
+mod watch;
+mod watcher;
 
 pub use cancel::Cancel;
 pub use connect::Connect;
@@ -39,6 +42,7 @@ pub use sessions::SessionMagic;
 pub use status::Status;
 pub use submit::Submit;
 pub use target::TargetMagic;
+pub use watch::WatchMagic;
 
 use azq_client::ClientError;
 

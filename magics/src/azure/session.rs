@@ -48,6 +48,8 @@ pub struct AzureSession {
     /// The Azure Quantum session jobs are submitted into (`%azure.session open`), and the
     /// ones opened before it in this workspace.
     pub(crate) quantum: super::sessions::Opened,
+    /// The background poller that keeps watched jobs' rows up to date.
+    pub(crate) watcher: super::watcher::Watcher,
 }
 
 /// At most this many job ids are remembered for completion and defaults.

@@ -21,7 +21,7 @@ use crate::magic::Ctx;
 use crate::spec::{Param, ValueKind};
 
 /// The parameters `%azure.submit` and `%azure.execute` both take.
-pub const PARAMS: [Param; 7] = [
+pub const PARAMS: [Param; 8] = [
     Param::positional(
         "PROGRAM",
         "the name of a program stored with `%%qasm NAME` (`%qasm` lists them)",
@@ -61,6 +61,12 @@ pub const PARAMS: [Param; 7] = [
          (`%env AZQ_CONFIRM_COST=0` does so for the session); true asks whatever the session says",
     )
     .of(ValueKind::OneOf(&["true", "false"])),
+    Param::named(
+        "watch",
+        "whether the job's row keeps updating itself until the job ends (default true)",
+    )
+    .of(ValueKind::OneOf(&["true", "false"]))
+    .default("true"),
 ];
 
 /// The program a submission names: stored, or read from `file=` now.
@@ -124,6 +130,15 @@ pub fn target(ctx: &Ctx<'_>, bound: &Bound) -> Result<(String, String), MagicErr
 fn params(bound: &Bound, magic: &str) -> Result<Map<String, Value>, MagicError> {
     let mut params = bound.json("jobParams").cloned().unwrap_or_default();
     for (key, value, span) in bound.extra() {
+        if key.eq_ignore_ascii_case("watch") {
+            return Err(MagicError::InvalidArgument {
+                magic: magic.to_owned(),
+                message: format!(
+                    "`watch=` is for `%azure.submit`; `%{magic}` follows its job in its own cell"
+                ),
+                span: Some(span.clone()),
+            });
+        }
         // A near miss of a declared name (`shtos=`, two edits or fewer) is a typo, not a
         // parameter for the target; longer names that merely share a prefix
         // (`target_profile`) go to the target.

@@ -34,4 +34,5 @@ pub static ALL: &[&dyn Magic] = &[
     &crate::azure::Cancel,
     &crate::azure::Quotas,
     &crate::azure::SessionMagic,
+    &crate::azure::WatchMagic,
 ];
