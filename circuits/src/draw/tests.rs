@@ -434,3 +434,15 @@ fn long_text_wraps_in_rows_with_labels_repeated() {
     assert!(rows >= 300 * 5 / 2 / opts.text_width, "{rows} rows");
     assert_eq!(got.matches("┤H├").count(), 300);
 }
+
+#[test]
+fn an_empty_circuit_shows_its_wires() {
+    let c = load("OPENQASM 2.0;\nqreg q[2];\ncreg c[1];\n").unwrap();
+    assert_eq!(
+        text(&c, &DrawOptions::default()),
+        "q[0]: ───\n\nq[1]: ───\n\n c: 1/═══\n"
+    );
+    let el = parse_xml(&svg(&c, &DrawOptions::default()));
+    assert_eq!(el.class("qwire").len(), 2);
+    assert_eq!(el.class("gate").len(), 0);
+}

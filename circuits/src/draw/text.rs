@@ -16,7 +16,14 @@ pub fn text(c: &crate::circuit::Circuit, opts: &DrawOptions) -> String {
         .chain(l.cregs.iter().map(|r| format!("{}: {}/", r.name, r.len)))
         .collect();
     let prefix = labels.iter().map(|s| s.chars().count()).max().unwrap_or(0);
-    let columns: Vec<Column> = l.columns.iter().map(|col| Column::new(&l, col)).collect();
+    let mut columns: Vec<Column> = l.columns.iter().map(|col| Column::new(&l, col)).collect();
+    if columns.is_empty() {
+        // No operations: the bare wires.
+        columns.push(Column {
+            width: 3,
+            cells: Vec::new(),
+        });
+    }
 
     let mut out = String::new();
     let mut start = 0;

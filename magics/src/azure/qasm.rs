@@ -1,10 +1,11 @@
 //! `%%qasm NAME` stores the cell's OpenQASM 2 program under NAME, checked at once; `%qasm`
 //! lists the stored programs, or with `file=PATH` reads a program file (OpenQASM, QIR text,
-//! IonQ JSON, Quil) under a name.
+//! IonQ JSON, Quil) under a name. Storing or naming a program shows its circuit drawing.
 
 use std::path::Path;
 
 use async_trait::async_trait;
+use azq_circuits::draw::{self, DrawOptions};
 use serde_json::json;
 
 use super::programs::{self, Stored, format_name};
@@ -91,10 +92,24 @@ fn stored_line(s: &Stored) -> String {
     )
 }
 
-fn stored_bundle(s: &Stored) -> Bundle {
+/// The summary line above the circuit's drawing: text art for text/plain, inline SVG (in a
+/// box that scrolls sideways) for text/html.
+fn drawing(s: &Stored) -> (String, String) {
     let line = stored_line(s);
-    Bundle::text(line.clone())
-        .with_html(format!("<p>{}</p>", escape_html(&line)))
+    let opts = DrawOptions::default();
+    let plain = format!("{line}\n\n{}", draw::text(s.circuit(), &opts));
+    let html = format!(
+        "<p>{}</p><div class=\"azq-circuit\" style=\"overflow-x:auto\">{}</div>",
+        escape_html(&line),
+        draw::svg(s.circuit(), &opts)
+    );
+    (plain, html)
+}
+
+fn stored_bundle(s: &Stored) -> Bundle {
+    let (plain, html) = drawing(s);
+    Bundle::text(plain)
+        .with_html(html)
         .with_data("program", program_json(s))
 }
 
@@ -162,12 +177,16 @@ impl Magic for QasmLine {
             }
             (None, Some((name, span))) => {
                 let stored = ctx.azure.programs.find(name, Some(span))?;
-                let mut shown = stored_line(stored);
-                shown.push_str("\n\n");
-                shown.push_str(&stored.source);
+                let (mut plain, mut html) = drawing(stored);
+                plain.push('\n');
+                plain.push_str(&stored.source);
+                html.push_str(&format!(
+                    "<details><summary>Source</summary><pre>{}</pre></details>",
+                    escape_html(&stored.source)
+                ));
                 Ok(Some(
-                    Bundle::text(shown.clone())
-                        .with_html(format!("<pre>{}</pre>", escape_html(&shown)))
+                    Bundle::text(plain)
+                        .with_html(html)
                         .with_data("program", program_json(stored)),
                 ))
             }
