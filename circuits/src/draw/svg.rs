@@ -263,8 +263,17 @@ impl<'l, 'a> Svg<'l, 'a> {
             Target::Box(label) => {
                 let t1 = g.targets.iter().copied().min().unwrap_or(0);
                 let t2 = g.targets.iter().copied().max().unwrap_or(0);
-                let (y1, y2) = (self.y(t1), self.y(t2));
-                self.boxed(x, y1, y2, &label, GATE_FILL, GATE_STROKE);
+                if t2 + 1 - t1 == g.targets.len() {
+                    // Adjacent targets: one box across them.
+                    let (y1, y2) = (self.y(t1), self.y(t2));
+                    self.boxed(x, y1, y2, &label, GATE_FILL, GATE_STROKE);
+                } else {
+                    // A box on each target, so that a wire between is not taken for one.
+                    for &t in &g.targets {
+                        let y = self.y(t);
+                        self.boxed(x, y, y, &label, GATE_FILL, GATE_STROKE);
+                    }
+                }
             }
         }
         for &c in &g.controls {

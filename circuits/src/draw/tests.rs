@@ -302,6 +302,38 @@ fn swap_and_controlled_boxes() {
     assert_eq!(gates[1].class("control").len(), 1);
     assert!(svg.texts().contains(&"Rz(π/2)".to_owned()));
     assert!(svg.texts().contains(&"Rzz(0.5)".to_owned()));
+    // rzz on q[0] and q[1] (adjacent): one box across both wires.
+    let rects = |g: &El| -> Vec<(f64, f64)> {
+        g.all()
+            .into_iter()
+            .filter(|e| e.name == "rect")
+            .map(|e| (e.num("y"), e.num("height")))
+            .collect()
+    };
+    let ys: Vec<f64> = svg.class("qwire").iter().map(|w| w.num("y1")).collect();
+    let across = rects(gates[2]);
+    assert_eq!(across.len(), 1);
+    assert!(across[0].0 < ys[0] && across[0].0 + across[0].1 > ys[1]);
+    assert!(across[0].0 + across[0].1 < ys[2]);
+}
+
+#[test]
+fn a_gate_on_wires_apart_gets_a_box_on_each_and_leaves_the_one_between_free() {
+    let src = "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[3];\nrzz(0.5) q[0], q[2];\n";
+    let svg = draw(src);
+    let ys: Vec<f64> = svg.class("qwire").iter().map(|w| w.num("y1")).collect();
+    let gate = svg.class("gate")[0];
+    let rects: Vec<&El> = gate
+        .all()
+        .into_iter()
+        .filter(|e| e.name == "rect")
+        .collect();
+    assert_eq!(rects.len(), 2);
+    for (r, y) in rects.iter().zip([ys[0], ys[2]]) {
+        assert_eq!(r.num("y") + r.num("height") / 2.0, y);
+        assert!(r.num("y") > ys[1] || r.num("y") + r.num("height") < ys[1]);
+    }
+    assert_eq!(gate.class("link").len(), 1, "joined by one line");
 }
 
 #[test]

@@ -38,12 +38,12 @@ pub fn text(c: &crate::circuit::Circuit, opts: &DrawOptions) -> String {
             out.push('\n');
         }
         let mut lines: Vec<String> = Vec::with_capacity(2 * l.rows());
-        for row in 0..l.rows() {
+        for (row, label) in labels.iter().enumerate() {
             for gap in [false, true] {
                 let mut line = if gap {
                     " ".repeat(prefix)
                 } else {
-                    format!("{:>prefix$}", labels[row])
+                    format!("{label:>prefix$}")
                 };
                 let fill = match (gap, row < nq) {
                     (true, _) => ' ',
