@@ -33,8 +33,8 @@ static CELL_SPEC: MagicSpec = MagicSpec {
     summary: "Stores the cell's OpenQASM 2 program under a name, for `%azure.submit`.",
     usage: "%%qasm NAME",
     description: "Checks the program at once (an error points at the line and column) and \
-        keeps it in this session under NAME, replacing any program of that name. \
-        `qelib1.inc` is built in. `%azure.submit NAME` and `%azure.execute NAME` run it.",
+        keeps it in this session under NAME, replacing any program of that name, and draws \
+        its circuit. `qelib1.inc` is built in. `%azure.submit NAME` and `%azure.execute NAME` run it.",
     params: &[
         Param::positional("NAME", "the program's name: letters, digits, `_`, `-`, `.`")
             .of(ValueKind::ProgramName),
@@ -43,7 +43,7 @@ static CELL_SPEC: MagicSpec = MagicSpec {
     extra: false,
     examples: &[Example {
         code: "%%qasm bell\nOPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0], q[1];\nmeasure q -> c;",
-        says: "Stores a Bell pair program as `bell`: 2 qubits, 2 gates.",
+        says: "Stores a Bell pair program as `bell` (2 qubits, 2 gates) and draws it.",
     }],
     errors: ERRORS,
 };
@@ -51,12 +51,13 @@ static CELL_SPEC: MagicSpec = MagicSpec {
 static LINE_SPEC: MagicSpec = MagicSpec {
     name: "qasm",
     form: Form::Line,
-    summary: "Lists the stored programs, or reads a program file under a name.",
-    usage: "%qasm [file=PATH [NAME]]",
+    summary: "Lists the stored programs, draws one, or reads a program file under a name.",
+    usage: "%qasm [NAME | file=PATH [NAME]]",
     description: "Without arguments, lists the programs `%%qasm` cells and files stored in \
-        this session, with their qubit and gate counts. With `file=PATH`, reads an OpenQASM \
-        (.qasm), QIR text (.ll), IonQ JSON (.json) or Quil (.quil) file, checks it and stores \
-        it under NAME (default: the file's stem).",
+        this session, with their qubit and gate counts; with a NAME, draws that program's \
+        circuit and shows its source. With `file=PATH`, reads an OpenQASM (.qasm), QIR text \
+        (.ll), IonQ JSON (.json) or Quil (.quil) file, checks it, stores it under NAME \
+        (default: the file's stem) and draws its circuit.",
     params: &[
         Param::positional("NAME", "the name to store the file's program under")
             .of(ValueKind::ProgramName),
