@@ -478,3 +478,60 @@ fn an_empty_circuit_shows_its_wires() {
     assert_eq!(el.class("qwire").len(), 2);
     assert_eq!(el.class("gate").len(), 0);
 }
+
+/// Every program of the test corpus: well-formed SVG with one `gate` element per gate (those
+/// under an `if` included), one wire per qubit and per register, one `measure` per
+/// measurement; text art with one line per wire.
+#[test]
+fn every_corpus_program_draws_one_element_per_operation() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("qasm") {
+            continue;
+        }
+        let c = load(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let count = |f: &dyn Fn(&Op) -> bool| {
+            c.ops
+                .iter()
+                .filter(|op| match op {
+                    Op::If { op, .. } => f(op),
+                    op => f(op),
+                })
+                .count()
+        };
+        let el = parse_xml(&svg(&c, &DrawOptions::default()));
+        let name = path.display();
+        assert_eq!(
+            el.class("gate").len(),
+            count(&|op| matches!(op, Op::Gate(_))),
+            "{name}"
+        );
+        assert_eq!(
+            el.class("measure").len(),
+            count(&|op| matches!(op, Op::Measure { .. })),
+            "{name}"
+        );
+        assert_eq!(
+            el.class("condition").len(),
+            c.ops
+                .iter()
+                .filter(|op| matches!(op, Op::If { .. }))
+                .count(),
+            "{name}"
+        );
+        assert_eq!(el.class("qwire").len(), c.num_qubits(), "{name}");
+        assert_eq!(el.class("cwire").len(), c.cregs.len(), "{name}");
+        assert!(el.class("note").is_empty(), "{name}");
+        let art = text(&c, &DrawOptions::default());
+        let wire_lines = art
+            .lines()
+            .filter(|l| l.contains(": ─") || l.contains("/═"))
+            .count();
+        let rows = c.num_qubits() + c.cregs.len();
+        assert_eq!(wire_lines % rows, 0, "{name}:\n{art}");
+        seen += 1;
+    }
+    assert!(seen >= 5, "the corpus is there");
+}
