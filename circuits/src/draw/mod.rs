@@ -47,6 +47,8 @@ pub(crate) struct Layout<'a> {
     pub qubit_labels: Vec<String>,
     /// The drawn classical registers.
     pub cregs: &'a [Register],
+    /// Their names as drawn (see `short`).
+    pub creg_names: Vec<String>,
     /// The operations of each column (time step), each on rows no other in it spans.
     pub columns: Vec<Vec<&'a Op>>,
     /// Operations after the last drawn column (or past `max_ops`).
@@ -64,6 +66,7 @@ impl<'a> Layout<'a> {
             circuit: c,
             qubit_labels: (0..nq).map(|q| qubit_label(c, q)).collect(),
             cregs,
+            creg_names: cregs.iter().map(|r| short(&r.name)).collect(),
             columns: Vec::new(),
             not_drawn: 0,
             hidden: 0,
@@ -208,8 +211,20 @@ fn qubit_label(c: &Circuit, q: usize) -> String {
         .find(|r| r.offset <= q && q < r.offset + r.len)
         .map_or_else(
             || format!("q[{q}]"),
-            |r| format!("{}[{}]", r.name, q - r.offset),
+            |r| format!("{}[{}]", short(&r.name), q - r.offset),
         )
+}
+
+/// Register names are shown with at most this many characters.
+const MAX_NAME: usize = 16;
+
+/// A register's name as drawn: cut to `MAX_NAME` characters with `…`, so that a long name
+/// (a program may hold one of megabytes) cannot multiply into a huge drawing.
+pub(crate) fn short(name: &str) -> String {
+    match name.char_indices().nth(MAX_NAME) {
+        None => name.to_owned(),
+        Some((i, _)) => format!("{}…", &name[..i]),
+    }
 }
 
 /// How a gate's target is drawn.
@@ -245,7 +260,7 @@ pub fn gate_label(g: &Gate) -> String {
 }
 
 /// An angle in radians, shown as a multiple of π when it is one (`π/2`, `-3π/4`, `2π`),
-/// else rounded to at most 4 decimals.
+/// else rounded to at most 4 decimals (large ones in exponent form, so a label stays short).
 pub fn angle(x: f64) -> String {
     if !x.is_finite() {
         return x.to_string();
@@ -270,6 +285,10 @@ pub fn angle(x: f64) -> String {
             };
         }
     }
+    if x.abs() >= 1e5 {
+        // Fixed notation would print every digit of 1e300.
+        return format!("{x:.3e}");
+    }
     let s = format!("{x:.4}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     if s == "-0" || s.is_empty() {
@@ -282,7 +301,7 @@ pub fn angle(x: f64) -> String {
 /// The label under a condition: `c==1`.
 pub(crate) fn condition_label(c: &Circuit, creg: usize, value: u64) -> String {
     let name = c.cregs.get(creg).map_or("c", |r| r.name.as_str());
-    format!("{name}=={value}")
+    format!("{}=={value}", short(name))
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ impl<'l, 'a> Svg<'l, 'a> {
             .qubit_labels
             .iter()
             .map(|s| s.chars().count())
-            .chain(l.cregs.iter().map(|r| r.name.chars().count()))
+            .chain(l.creg_names.iter().map(|n| n.chars().count()))
             .max()
             .unwrap_or(1);
         let left = label_chars as f64 * CHAR + 24.0;
@@ -114,7 +114,7 @@ impl<'l, 'a> Svg<'l, 'a> {
                 escape(label)
             );
         }
-        for (i, reg) in self.l.cregs.iter().enumerate() {
+        for (i, (reg, name)) in self.l.cregs.iter().zip(&self.l.creg_names).enumerate() {
             let y = self.y(self.l.qubit_rows() + i);
             let _ = write!(
                 self.out,
@@ -127,8 +127,8 @@ impl<'l, 'a> Svg<'l, 'a> {
                  <text class=\"register-size\" x=\"{}\" y=\"{}\" font-size=\"10\" \
                  text-anchor=\"middle\" fill=\"{INK}\">{}</text>",
                 x1 - 8.0,
-                escape(&reg.name),
-                escape(&reg.name),
+                escape(name),
+                escape(name),
                 y - 1.5,
                 y - 1.5,
                 y + 1.5,
@@ -192,7 +192,7 @@ impl<'l, 'a> Svg<'l, 'a> {
                      <circle cx=\"{x}\" cy=\"{y2}\" r=\"4.5\" fill=\"{INK}\"/>\
                      <text class=\"condition-label\" x=\"{x}\" y=\"{}\" font-size=\"11\" \
                      text-anchor=\"middle\" fill=\"{INK}\">{}</text>",
-                    escape(&self.l.cregs[*creg].name),
+                    escape(&self.l.creg_names[*creg]),
                     x - 1.5,
                     x - 1.5,
                     x + 1.5,
@@ -323,7 +323,7 @@ impl<'l, 'a> Svg<'l, 'a> {
              stroke=\"{INK}\" stroke-width=\"1.3\"/>\
              <text class=\"bit\" x=\"{x}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\" \
              fill=\"{INK}\">{index}</text></g>",
-            escape(&self.l.cregs[creg].name),
+            escape(&self.l.creg_names[creg]),
             x - 1.5,
             yq + h,
             x - 1.5,

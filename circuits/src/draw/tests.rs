@@ -366,6 +366,9 @@ fn angles_are_shown_as_multiples_of_pi_or_rounded() {
         (-0.00001, "0"),
         (1e-12, "0"),
         (100.0, "100"),
+        (1e300, "1.000e300"),
+        (-123456.0, "-1.235e5"),
+        (f64::NAN, "NaN"),
     ];
     for (x, want) in cases {
         assert_eq!(angle(x), want, "{x}");
@@ -534,4 +537,55 @@ fn every_corpus_program_draws_one_element_per_operation() {
         seen += 1;
     }
     assert!(seen >= 5, "the corpus is there");
+}
+
+#[test]
+fn registers_past_the_bound_are_left_out_and_said() {
+    let mut c = Circuit::default();
+    c.add_qreg("q", 1);
+    for i in 0..20 {
+        c.add_creg(&format!("c{i}"), 1);
+        c.ops.push(Op::Measure { qubit: 0, clbit: i });
+    }
+    let opts = DrawOptions::default();
+    let el = parse_xml(&svg(&c, &opts));
+    assert_eq!(el.class("cwire").len(), opts.max_cregs);
+    assert_eq!(el.class("measure").len(), opts.max_cregs);
+    assert_eq!(
+        el.class("note")[0].text,
+        "the first 16 of 20 classical registers are drawn; 4 operations on the others (not drawn)"
+    );
+    assert!(text(&c, &opts).contains("the first 16 of 20 classical registers"));
+}
+
+#[test]
+fn long_register_names_are_cut_so_the_drawing_stays_small() {
+    let long = "r".repeat(100_000);
+    let mut c = Circuit::default();
+    c.add_qreg(&long, 2);
+    c.add_creg(&long, 2);
+    c.ops.push(Op::Measure { qubit: 0, clbit: 1 });
+    c.ops.push(Op::If {
+        creg: 0,
+        value: 1,
+        op: Box::new(Op::Reset { qubit: 1 }),
+    });
+    let opts = DrawOptions::default();
+    let s = svg(&c, &opts);
+    let t = text(&c, &opts);
+    assert!(
+        s.len() < 5_000 && t.len() < 2_000,
+        "{} {}",
+        s.len(),
+        t.len()
+    );
+    let cut = format!("{}…", "r".repeat(16));
+    let el = parse_xml(&s);
+    assert!(el.texts().contains(&format!("{cut}[0]")));
+    assert_eq!(
+        el.class("cwire")[0].attr("data-register"),
+        Some(cut.as_str())
+    );
+    assert_eq!(el.class("condition-label")[0].text, format!("{cut}==1"));
+    assert!(t.contains(&format!("{cut}: 2/")), "{t}");
 }

@@ -13,7 +13,12 @@ pub fn text(c: &crate::circuit::Circuit, opts: &DrawOptions) -> String {
         .qubit_labels
         .iter()
         .map(|s| format!("{s}: "))
-        .chain(l.cregs.iter().map(|r| format!("{}: {}/", r.name, r.len)))
+        .chain(
+            l.cregs
+                .iter()
+                .zip(&l.creg_names)
+                .map(|(r, n)| format!("{n}: {}/", r.len)),
+        )
         .collect();
     let prefix = labels.iter().map(|s| s.chars().count()).max().unwrap_or(0);
     let mut columns: Vec<Column> = l.columns.iter().map(|col| Column::new(&l, col)).collect();
