@@ -163,3 +163,17 @@ def test_a_huge_program_is_drawn_in_part_with_a_note(kc, tmp_path):
     assert plain.rstrip().endswith(note)
     assert max(len(line) for line in plain.splitlines()[1:]) <= 100, "rows wrap (the summary aside)"
     assert len(ran.data("text/html")) < 1_000_000
+
+
+def test_a_very_long_register_name_is_cut_in_the_drawing(kc, tmp_path):
+    name = "r" * 200_000
+    path = tmp_path / "long_name.qasm"
+    path.write_text(f'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg {name}[2];\ncreg c[2];\n'
+                    f"h {name}[0];\ncx {name}[0], {name}[1];\nmeasure {name} -> c;\n")
+    ran = ok(run(kc, f"%qasm file={path}"))
+    svg = svg_of(ran)
+    cut = "r" * 16 + "…"
+    assert [t for t in texts(svg) if t.startswith("r")] == [f"{cut}[0]", f"{cut}[1]"]
+    assert len(by_class(svg, "gate")) == 2
+    assert len(ran.data("text/html")) < 10_000
+    assert f"{cut}[1]: ─" in ran.data("text/plain")
