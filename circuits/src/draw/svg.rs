@@ -68,6 +68,9 @@ impl<'l, 'a> Svg<'l, 'a> {
         MARGIN + ROW * row as f64 + ROW / 2.0
     }
 
+    /// `max-width:none`: front ends that fit images to the page (JupyterLab's
+    /// `max-width: 100%`) would shrink a long circuit until it cannot be read; it scrolls
+    /// instead, in the box the HTML puts it in.
     fn draw(mut self) -> String {
         let note = self.l.note();
         let wires_h = MARGIN * 2.0 + ROW * self.l.rows() as f64;
@@ -79,7 +82,7 @@ impl<'l, 'a> Svg<'l, 'a> {
         let _ = write!(
             self.out,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"azq-circuit\" width=\"{w}\" \
-             height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"monospace\" font-size=\"13\">\
+             height=\"{h}\" style=\"max-width:none\" viewBox=\"0 0 {w} {h}\" font-family=\"monospace\" font-size=\"13\">\
              <rect class=\"background\" width=\"{w}\" height=\"{h}\" fill=\"#fff\"/>"
         );
         self.wires();

@@ -169,6 +169,11 @@ const GHZ: &str = "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[3];\ncreg c[3]
 fn bell_has_two_gates_two_qubit_wires_one_register_and_two_measurements() {
     let svg = draw(BELL);
     assert!(svg.num("width") > 0.0 && svg.num("height") > 0.0);
+    assert_eq!(
+        svg.attr("style"),
+        Some("max-width:none"),
+        "a wide drawing is not shrunk"
+    );
     assert_eq!(svg.class("gate").len(), 2);
     let wires = svg.class("qwire");
     assert_eq!(wires.len(), 2);
