@@ -3,6 +3,7 @@
 
 pub mod circuit;
 pub mod decompose;
+pub mod draw;
 pub mod error;
 pub mod formats;
 pub mod program;

@@ -1,10 +1,11 @@
 //! `%%qasm NAME` stores the cell's OpenQASM 2 program under NAME, checked at once; `%qasm`
 //! lists the stored programs, or with `file=PATH` reads a program file (OpenQASM, QIR text,
-//! IonQ JSON, Quil) under a name.
+//! IonQ JSON, Quil) under a name. Storing or naming a program shows its circuit drawing.
 
 use std::path::Path;
 
 use async_trait::async_trait;
+use azq_circuits::draw::{self, DrawOptions};
 use serde_json::json;
 
 use super::programs::{self, Stored, format_name};
@@ -32,8 +33,8 @@ static CELL_SPEC: MagicSpec = MagicSpec {
     summary: "Stores the cell's OpenQASM 2 program under a name, for `%azure.submit`.",
     usage: "%%qasm NAME",
     description: "Checks the program at once (an error points at the line and column) and \
-        keeps it in this session under NAME, replacing any program of that name. \
-        `qelib1.inc` is built in. `%azure.submit NAME` and `%azure.execute NAME` run it.",
+        keeps it in this session under NAME, replacing any program of that name, and draws \
+        its circuit. `qelib1.inc` is built in. `%azure.submit NAME` and `%azure.execute NAME` run it.",
     params: &[
         Param::positional("NAME", "the program's name: letters, digits, `_`, `-`, `.`")
             .of(ValueKind::ProgramName),
@@ -42,7 +43,7 @@ static CELL_SPEC: MagicSpec = MagicSpec {
     extra: false,
     examples: &[Example {
         code: "%%qasm bell\nOPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0], q[1];\nmeasure q -> c;",
-        says: "Stores a Bell pair program as `bell`: 2 qubits, 2 gates.",
+        says: "Stores a Bell pair program as `bell` (2 qubits, 2 gates) and draws it.",
     }],
     errors: ERRORS,
 };
@@ -50,12 +51,13 @@ static CELL_SPEC: MagicSpec = MagicSpec {
 static LINE_SPEC: MagicSpec = MagicSpec {
     name: "qasm",
     form: Form::Line,
-    summary: "Lists the stored programs, or reads a program file under a name.",
-    usage: "%qasm [file=PATH [NAME]]",
+    summary: "Lists the stored programs, draws one, or reads a program file under a name.",
+    usage: "%qasm [NAME | file=PATH [NAME]]",
     description: "Without arguments, lists the programs `%%qasm` cells and files stored in \
-        this session, with their qubit and gate counts. With `file=PATH`, reads an OpenQASM \
-        (.qasm), QIR text (.ll), IonQ JSON (.json) or Quil (.quil) file, checks it and stores \
-        it under NAME (default: the file's stem).",
+        this session, with their qubit and gate counts; with a NAME, draws that program's \
+        circuit and shows its source. With `file=PATH`, reads an OpenQASM (.qasm), QIR text \
+        (.ll), IonQ JSON (.json) or Quil (.quil) file, checks it, stores it under NAME \
+        (default: the file's stem) and draws its circuit.",
     params: &[
         Param::positional("NAME", "the name to store the file's program under")
             .of(ValueKind::ProgramName),
@@ -91,10 +93,24 @@ fn stored_line(s: &Stored) -> String {
     )
 }
 
-fn stored_bundle(s: &Stored) -> Bundle {
+/// The summary line above the circuit's drawing: text art for text/plain, inline SVG (in a
+/// box that scrolls sideways) for text/html.
+fn drawing(s: &Stored) -> (String, String) {
     let line = stored_line(s);
-    Bundle::text(line.clone())
-        .with_html(format!("<p>{}</p>", escape_html(&line)))
+    let opts = DrawOptions::default();
+    let plain = format!("{line}\n\n{}", draw::text(s.circuit(), &opts));
+    let html = format!(
+        "<p>{}</p><div class=\"azq-circuit\" style=\"overflow-x:auto\">{}</div>",
+        escape_html(&line),
+        draw::svg(s.circuit(), &opts)
+    );
+    (plain, html)
+}
+
+fn stored_bundle(s: &Stored) -> Bundle {
+    let (plain, html) = drawing(s);
+    Bundle::text(plain)
+        .with_html(html)
         .with_data("program", program_json(s))
 }
 
@@ -162,12 +178,16 @@ impl Magic for QasmLine {
             }
             (None, Some((name, span))) => {
                 let stored = ctx.azure.programs.find(name, Some(span))?;
-                let mut shown = stored_line(stored);
-                shown.push_str("\n\n");
-                shown.push_str(&stored.source);
+                let (mut plain, mut html) = drawing(stored);
+                plain.push('\n');
+                plain.push_str(&stored.source);
+                html.push_str(&format!(
+                    "<details><summary>Source</summary><pre>{}</pre></details>",
+                    escape_html(&stored.source)
+                ));
                 Ok(Some(
-                    Bundle::text(shown.clone())
-                        .with_html(format!("<pre>{}</pre>", escape_html(&shown)))
+                    Bundle::text(plain)
+                        .with_html(html)
                         .with_data("program", program_json(stored)),
                 ))
             }
