@@ -153,7 +153,7 @@ def test_watch_lists_stops_and_refuses_bad_input(held, azq_bin, tmp_path):
         ran = ok(run(kc, "%azure.watch"))
         assert "No jobs are watched" in ran.text()
         sub_a, a, display_a = submit(kc, "%azure.submit bell target=rigetti.sim.qvm jobName=first")
-        _, b, display_b = submit(kc, "%azure.submit bell target=ionq.qpu.aria-1 jobName=second")
+        _, b, display_b = submit(kc, "%azure.submit bell target=ionq.qpu.aria-1 jobName=second confirm=false")
         # watch=false: the row is the cell's value, not watched.
         c = job_id(ok(run(kc, "%azure.submit bell target=ionq.simulator watch=false")))
         listed = ok(run(kc, "%azure.watch")).data("application/x-azq.watches+json")
