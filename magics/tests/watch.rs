@@ -134,7 +134,7 @@ async fn dropping_the_session_ends_the_poller_and_its_watches() {
         run(
             &mut engine,
             &mut cell,
-            "%azure.submit bell target=ionq.qpu.aria-1",
+            "%azure.submit bell target=ionq.qpu.aria-1 confirm=false",
         )
         .await;
     }

@@ -126,7 +126,7 @@ impl JobError {
             | JobError::ProgramTooLarge { span, .. }
             | JobError::JobNotFound { span, .. }
             | JobError::InvalidJobParams { span, .. }
-            | JobError::UnknownSession { span, .. } => span.clone(),
+            | JobError::UnknownSession { span, .. }
             | JobError::NotWatched { span, .. } => span.clone(),
             _ => None,
         }
