@@ -154,3 +154,29 @@ async fn a_device_code_login_is_cached_for_the_next_credential() {
     assert_eq!(second.prompts, 0, "the cached login was used");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A caller with no person to ask (the background job watcher) must never start a device-code
+/// sign-in nobody sees: without a cached login the token call fails at once, naming what to do.
+#[tokio::test]
+async fn no_prompt_never_starts_a_device_code_sign_in() {
+    // Not auto-approved: a started sign-in would wait for its code to expire.
+    let (url, _) = emulator(azq_emulator::Config::default()).await;
+    let dir = std::env::temp_dir().join(format!("azq-client-test-{}", uuid::Uuid::new_v4()));
+    let env = Env::default()
+        .with("AZURE_AUTHORITY_HOST", &url)
+        .with("AZURE_QUANTUM_TOKEN_CACHE", &format!("{}/", dir.display()));
+    let credential = azq_client::Credential::new(sign_in(env, CredentialKind::DeviceCode)).unwrap();
+    let got = tokio::time::timeout(
+        Duration::from_secs(10),
+        credential.token(
+            "https://quantum.microsoft.com/.default",
+            &mut azq_client::NoPrompt,
+        ),
+    )
+    .await
+    .expect("a sign-in with nobody to ask must not wait for a code");
+    let err = got.unwrap_err();
+    assert_eq!(err.name(), "AuthenticationFailed");
+    assert!(err.to_string().contains("%azure.connect"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -183,6 +183,13 @@ impl DeviceCode {
         scope: &str,
         prompt: &mut dyn Prompt,
     ) -> Result<AccessToken, ClientError> {
+        if !prompt.can_ask() {
+            return Err(ClientError::AuthenticationFailed {
+                credential: CredentialKind::DeviceCode.label().into(),
+                detail: "the login has expired and a new one needs someone at the notebook".into(),
+                hint: "Run %azure.connect again to sign in".into(),
+            });
+        }
         let scopes = format!("{scope} {EXTRA_SCOPES}");
         let resp = self
             .http

@@ -109,14 +109,23 @@ pub trait Prompt: Send {
     fn device_code(&mut self, uri: &str, code: &str, expires_in: Duration);
     /// The sign-in finished as `account`.
     fn signed_in(&mut self, account: &str);
+    /// Whether someone can be asked to sign in; without anyone, an interactive sign-in fails
+    /// at once instead of waiting for a code nobody sees.
+    fn can_ask(&self) -> bool {
+        true
+    }
 }
 
-/// A prompt that shows nothing (for callers with no person to ask).
+/// A prompt with nobody behind it (a background task): cached and refreshed logins work, a new
+/// interactive sign-in is refused.
 pub struct NoPrompt;
 
 impl Prompt for NoPrompt {
     fn device_code(&mut self, _: &str, _: &str, _: Duration) {}
     fn signed_in(&mut self, _: &str) {}
+    fn can_ask(&self) -> bool {
+        false
+    }
 }
 
 /// One way of getting tokens.
