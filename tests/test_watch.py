@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import time
 import uuid
 
@@ -97,6 +98,8 @@ def test_the_row_updates_while_another_cell_runs_and_after_under_its_own_cell(az
             first = live[0]["content"]["data"]
             assert first[JOBS][0]["id"] == jid and first[WATCH]["watching"] is True
             assert f"%azure.watch off {jid}" in first["text/plain"]
+            # The time shown is the job's own, from its creation time, not the watch's.
+            assert re.search(r"for \d+ s since it was submitted", first["text/plain"]), first["text/plain"]
             # Nothing of the watcher went into the running cell's output.
             theirs = [m for m in during if m["parent_header"].get("msg_id") == other
                       and m["msg_type"] in ("display_data", "update_display_data", "execute_result")]

@@ -277,9 +277,24 @@ fn shown(e: &Entry, note: &str, watching: bool, stopped: Option<&str>) -> Bundle
     )
 }
 
+/// How long ago the service created the job, by its `creationTime` (None when it has none,
+/// or when this machine's clock is behind the service's).
+fn job_age(job: &JobDetails) -> Option<Duration> {
+    let created = chrono::DateTime::parse_from_rfc3339(job.creation_time.as_deref()?).ok()?;
+    (chrono::Utc::now() - created.with_timezone(&chrono::Utc))
+        .to_std()
+        .ok()
+}
+
 /// The line under a row while its job runs.
 fn running_note(e: &Entry, trouble: Option<&str>) -> String {
-    let elapsed = Instant::now().duration_since(e.started);
+    let elapsed = match job_age(&e.job) {
+        Some(age) => format!("{} since it was submitted", span(age)),
+        None => format!(
+            "{} since the watch began",
+            span(Instant::now().duration_since(e.started))
+        ),
+    };
     let queue = match e.job.queue_position {
         Some(q) if q > 0 => format!(", {q} ahead in the queue"),
         _ => String::new(),
@@ -288,10 +303,9 @@ fn running_note(e: &Entry, trouble: Option<&str>) -> String {
         .map(|t| format!(" The last check failed ({t}); trying again."))
         .unwrap_or_default();
     format!(
-        "{} for {} since the watch began{queue}; this row updates itself.{trouble} \
+        "{} for {elapsed}{queue}; this row updates itself.{trouble} \
          `%azure.watch off {}` stops watching.",
         e.job.status.as_str(),
-        span(elapsed),
         e.job.id
     )
 }
