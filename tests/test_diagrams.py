@@ -11,15 +11,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from test_connect import kernel, kernel_env, run
+from test_jobs import BELL
 
-BELL = """OPENQASM 2.0;
-include "qelib1.inc";
-qreg q[2];
-creg c[2];
-h q[0];
-cx q[0], q[1];
-measure q -> c;
-"""
 GHZ = """OPENQASM 2.0;
 include "qelib1.inc";
 qreg q[3];

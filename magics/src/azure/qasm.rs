@@ -221,19 +221,7 @@ fn list(ctx: &Ctx<'_>) -> Bundle {
         })
         .collect();
     let plain = super::render::text_table(heads, &rows);
-    let mut html = String::from("<table class=\"azq-programs\"><thead><tr>");
-    for h in heads {
-        html.push_str(&format!("<th style=\"text-align:start\">{h}</th>"));
-    }
-    html.push_str("</tr></thead><tbody>");
-    for r in &rows {
-        html.push_str("<tr>");
-        for c in r {
-            html.push_str(&format!("<td>{}</td>", escape_html(c)));
-        }
-        html.push_str("</tr>");
-    }
-    html.push_str("</tbody></table>");
+    let html = super::render::html_table("azq-programs", heads, &rows);
     Bundle::text(plain).with_html(html).with_data(
         "programs",
         serde_json::Value::Array(programs.all().map(program_json).collect()),

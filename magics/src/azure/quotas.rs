@@ -134,23 +134,16 @@ pub fn table(quotas: &[Quota]) -> Bundle {
     }
     let rows: Vec<[String; 7]> = quotas.iter().map(cells).collect();
     let plain = super::render::text_table(HEADS, &rows);
-    let mut html = String::from("<table class=\"azq-quotas\"><thead><tr>");
-    for h in HEADS {
-        html.push_str(&format!("<th style=\"text-align:start\">{h}</th>"));
-    }
-    html.push_str("</tr></thead><tbody>");
-    for (q, row) in quotas.iter().zip(&rows) {
-        html.push_str("<tr>");
-        for (i, c) in row.iter().enumerate() {
-            if i == 3 {
-                html.push_str(&format!("<td>{}<br>{}</td>", bar(q), escape_html(c)));
-            } else {
-                html.push_str(&format!("<td>{}</td>", escape_html(c)));
-            }
-        }
-        html.push_str("</tr>");
-    }
-    html.push_str("</tbody></table>");
+    let cells: Vec<[String; 7]> = quotas
+        .iter()
+        .zip(&rows)
+        .map(|(q, row)| {
+            let mut cells = row.each_ref().map(|c| escape_html(c));
+            cells[3] = format!("{}<br>{}", bar(q), cells[3]);
+            cells
+        })
+        .collect();
+    let html = super::render::html_table_of_markup("azq-quotas", HEADS, &cells);
     let data: Vec<Value> = quotas
         .iter()
         .map(|q| {

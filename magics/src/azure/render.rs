@@ -221,6 +221,40 @@ pub fn text_table<const N: usize>(heads: [&str; N], rows: &[[String; N]]) -> Str
     text
 }
 
+/// An HTML table of text cells (escaped here): the text/html form beside `text_table`.
+pub fn html_table<const N: usize>(class: &str, heads: [&str; N], rows: &[[String; N]]) -> String {
+    let escaped: Vec<[String; N]> = rows
+        .iter()
+        .map(|r| r.each_ref().map(|c| escape_html(c)))
+        .collect();
+    html_table_of_markup(class, heads, &escaped)
+}
+
+/// An HTML table whose cells are markup already (a bar beside a figure, a link).
+pub fn html_table_of_markup<const N: usize>(
+    class: &str,
+    heads: [&str; N],
+    rows: &[[String; N]],
+) -> String {
+    let mut html = format!("<table class=\"{}\"><thead><tr>", escape_html(class));
+    for h in heads {
+        html.push_str(&format!(
+            "<th style=\"text-align:start\">{}</th>",
+            escape_html(h)
+        ));
+    }
+    html.push_str("</tr></thead><tbody>");
+    for r in rows {
+        html.push_str("<tr>");
+        for c in r {
+            html.push_str(&format!("<td>{c}</td>"));
+        }
+        html.push_str("</tr>");
+    }
+    html.push_str("</tbody></table>");
+    html
+}
+
 /// One target's row under a line (`%azure.target`), or `None` when the workspace has no
 /// such target.
 pub fn target_row(c: &Connection, id: &str, line: &str) -> Option<Bundle> {

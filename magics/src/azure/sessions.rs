@@ -486,18 +486,11 @@ fn session_table(
     let mut plain = super::render::text_table(HEADS, std::slice::from_ref(&cells));
     plain.push('\n');
     plain.push_str(note);
-    let mut html = String::from("<table class=\"azq-session\"><thead><tr>");
-    for h in HEADS {
-        html.push_str(&format!("<th style=\"text-align:start\">{h}</th>"));
-    }
-    html.push_str("</tr></thead><tbody><tr>");
-    for c in &cells {
-        html.push_str(&format!("<td>{}</td>", escape_html(c)));
-    }
-    html.push_str(&format!(
-        "</tr></tbody></table><p>{}</p>",
+    let mut html = format!(
+        "{}<p>{}</p>",
+        super::render::html_table("azq-session", HEADS, std::slice::from_ref(&cells)),
         escape_html(note)
-    ));
+    );
     let data = json!({
         "id": s.id,
         "name": s.name,

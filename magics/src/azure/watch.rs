@@ -99,19 +99,7 @@ fn listing(ctx: &Ctx<'_>) -> Bundle {
         })
         .collect();
     let plain = text_table(HEADS, &rows);
-    let mut html = String::from("<table class=\"azq-watches\"><thead><tr>");
-    for h in HEADS {
-        html.push_str(&format!("<th style=\"text-align:start\">{h}</th>"));
-    }
-    html.push_str("</tr></thead><tbody>");
-    for r in &rows {
-        html.push_str("<tr>");
-        for c in r {
-            html.push_str(&format!("<td>{}</td>", escape_html(c)));
-        }
-        html.push_str("</tr>");
-    }
-    html.push_str("</tbody></table>");
+    let html = super::render::html_table("azq-watches", HEADS, &rows);
     let data: Vec<Value> = all
         .iter()
         .map(|w| {
