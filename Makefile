@@ -64,6 +64,7 @@ bench: kernelspec
 	AZQ_BIN=$(AZQ) $(PY) bench/connect_bench.py
 	AZQ_BIN=$(AZQ) $(PY) bench/jobs_bench.py
 	AZQ_BIN=$(AZQ) $(PY) bench/sim_bench.py
+	AZQ_BIN=$(AZQ) $(PY) bench/diagram_bench.py
 	$(CARGO) run --release --locked -p azq-emulator --example load
 
 clean:
