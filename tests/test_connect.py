@@ -135,6 +135,14 @@ class Ran:
     def data(self, mime: str):
         return (self.result or {}).get("data", {}).get(mime)
 
+    def record(self, m: dict) -> None:
+        """Keeps one of the cell's IOPub messages (its error and result apart)."""
+        self.msgs.append(m)
+        if m["msg_type"] == "error":
+            self.error = m["content"]
+        if m["msg_type"] == "execute_result":
+            self.result = m["content"]
+
 
 def run(kc, code: str, on_msg=None, timeout: float = 60) -> Ran:
     msg_id = kc.execute(code)
@@ -146,11 +154,7 @@ def run(kc, code: str, on_msg=None, timeout: float = 60) -> Ran:
             continue
         if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
             break
-        ran.msgs.append(m)
-        if m["msg_type"] == "error":
-            ran.error = m["content"]
-        if m["msg_type"] == "execute_result":
-            ran.result = m["content"]
+        ran.record(m)
         if on_msg:
             on_msg(m)
     kc.get_shell_msg(timeout=10)

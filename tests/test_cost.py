@@ -11,7 +11,7 @@ import time
 import pytest
 
 from test_connect import Ran, kernel, kernel_and_manager, kernel_env
-from test_jobs import BELL, Em, failed, job_id, ok
+from test_jobs import BELL, em, failed, job_id, ok  # noqa: F401 (em: the fixture)
 
 # h, cx and a ccx (a 3-qubit gate: 6 two-qubit gates) on 3 qubits, every qubit measured.
 TOFFOLI = """OPENQASM 2.0;
@@ -24,13 +24,6 @@ ccx q[0], q[1], q[2];
 measure q -> c;
 """
 ARIA = (0.000220, 0.000975)
-
-
-@pytest.fixture(scope="module")
-def em(azq_bin):
-    e = Em(azq_bin)
-    yield e
-    e.close()
 
 
 @pytest.fixture
@@ -65,11 +58,7 @@ def run(kc, code: str, answer: str | None = None, allow_stdin: bool = True, time
             continue
         if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
             break
-        ran.msgs.append(m)
-        if m["msg_type"] == "error":
-            ran.error = m["content"]
-        if m["msg_type"] == "execute_result":
-            ran.result = m["content"]
+        ran.record(m)
     kc.get_shell_msg(timeout=10)
     return ran, prompts
 

@@ -9,18 +9,11 @@ import uuid
 import pytest
 
 from test_connect import kernel, kernel_env, run
-from test_jobs import BELL, HOLD_MS, Em, failed, job_id, ok
+from test_jobs import BELL, HOLD_MS, Em, em, failed, job_id, ok  # noqa: F401 (em: the fixture)
 
 HEADS = ["Dimension", "Scope", "Provider", "Utilization", "Holds", "Limit", "Period"]
 # The estimator is not emulated: its jobs fail (NotEmulated), which is how these tests fail one.
 FAILING = "microsoft.estimator"
-
-
-@pytest.fixture(scope="module")
-def em(azq_bin):
-    e = Em(azq_bin)
-    yield e
-    e.close()
 
 
 @pytest.fixture

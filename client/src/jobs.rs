@@ -326,11 +326,7 @@ impl Workspace {
 
     /// `jobs/{id}` (or `jobs/{id}{suffix}`) with the id as one path segment.
     fn job_url(&self, id: &str, suffix: &str) -> Result<Url, ClientError> {
-        let mut url = self.url("jobs")?;
-        url.path_segments_mut()
-            .map_err(|_| ClientError::InvalidEndpoint("the endpoint cannot hold a path".into()))?
-            .push(&format!("{id}{suffix}"));
-        Ok(url)
+        self.item_url("jobs", id, suffix)
     }
 
     fn job_not_found(&self, id: &str) -> ClientError {

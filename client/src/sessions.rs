@@ -2,7 +2,6 @@
 //! close, list. A session's jobs are listed through `JobFilter::session_id`.
 
 use serde_json::json;
-use url::Url;
 
 use crate::credential::Prompt;
 use crate::error::ClientError;
@@ -23,13 +22,27 @@ pub struct NewSession {
 }
 
 impl Workspace {
-    /// `sessions/{id}` (or `sessions/{id}{suffix}`) with the id as one path segment.
-    fn session_url(&self, id: &str, suffix: &str) -> Result<Url, ClientError> {
-        let mut url = self.url("sessions")?;
-        url.path_segments_mut()
-            .map_err(|_| ClientError::InvalidEndpoint("the endpoint cannot hold a path".into()))?
-            .push(&format!("{id}{suffix}"));
-        Ok(url)
+    /// A request about one session (`sessions/{id}{suffix}`): an unknown or empty id is
+    /// `SessionNotFound`.
+    async fn session_call(
+        &self,
+        method: reqwest::Method,
+        id: &str,
+        suffix: &str,
+        what: &str,
+        prompt: &mut dyn Prompt,
+    ) -> Result<SessionDetails, ClientError> {
+        if id.trim().is_empty() {
+            return Err(self.session_not_found(id));
+        }
+        let mut req = Request::get(self.item_url("sessions", id, suffix)?);
+        req.method = method;
+        let resp = self.call_on(req, prompt, what, true).await?;
+        match resp.status {
+            404 => Err(self.session_not_found(id)),
+            _ if resp.is_success() => resp.json(),
+            _ => Err(resp.into_error()),
+        }
     }
 
     fn session_not_found(&self, id: &str) -> ClientError {
@@ -58,7 +71,7 @@ impl Workspace {
         }
         let req = Request::json(
             reqwest::Method::PUT,
-            self.session_url(&session.id, "")?,
+            self.item_url("sessions", &session.id, "")?,
             &body,
         );
         let resp = self
@@ -77,22 +90,9 @@ impl Workspace {
         id: &str,
         prompt: &mut dyn Prompt,
     ) -> Result<SessionDetails, ClientError> {
-        if id.trim().is_empty() {
-            return Err(self.session_not_found(id));
-        }
-        let resp = self
-            .call_on(
-                Request::get(self.session_url(id, "")?),
-                prompt,
-                "read the workspace's sessions",
-                true,
-            )
-            .await?;
-        match resp.status {
-            404 => Err(self.session_not_found(id)),
-            _ if resp.is_success() => resp.json(),
-            _ => Err(resp.into_error()),
-        }
+        let what = "read the workspace's sessions";
+        self.session_call(reqwest::Method::GET, id, "", what, prompt)
+            .await
     }
 
     /// Closes a session and returns it as it is afterwards: `Succeeded` (or `Failed`) when
@@ -103,19 +103,9 @@ impl Workspace {
         id: &str,
         prompt: &mut dyn Prompt,
     ) -> Result<SessionDetails, ClientError> {
-        if id.trim().is_empty() {
-            return Err(self.session_not_found(id));
-        }
-        let mut req = Request::get(self.session_url(id, ":close")?);
-        req.method = reqwest::Method::POST;
-        let resp = self
-            .call_on(req, prompt, "close the workspace's sessions", true)
-            .await?;
-        match resp.status {
-            404 => Err(self.session_not_found(id)),
-            _ if resp.is_success() => resp.json(),
-            _ => Err(resp.into_error()),
-        }
+        let what = "close the workspace's sessions";
+        self.session_call(reqwest::Method::POST, id, ":close", what, prompt)
+            .await
     }
 
     /// The workspace's sessions, every page.

@@ -169,6 +169,21 @@ impl Workspace {
         Ok(url)
     }
 
+    /// The URL of one item, `{collection}/{id}{suffix}` under the workspace, with the id as
+    /// one escaped path segment (so an id cannot reach another path).
+    pub(crate) fn item_url(
+        &self,
+        collection: &str,
+        id: &str,
+        suffix: &str,
+    ) -> Result<Url, ClientError> {
+        let mut url = self.url(collection)?;
+        url.path_segments_mut()
+            .map_err(|_| ClientError::InvalidEndpoint("the endpoint cannot hold a path".into()))?
+            .push(&format!("{id}{suffix}"));
+        Ok(url)
+    }
+
     /// Signs a request for the data plane.
     async fn sign(&self, req: Request, prompt: &mut dyn Prompt) -> Result<Request, ClientError> {
         Ok(match &self.auth {

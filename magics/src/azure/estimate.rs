@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::{pricing, submission};
+use super::submission;
 use crate::MagicError;
 use crate::args::Bound;
 use crate::bundle::Bundle;
@@ -72,15 +72,7 @@ impl Magic for Estimate {
 
     async fn run(&self, ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Option<Bundle>, MagicError> {
         let bound = Bound::bind(&SPEC, call)?;
-        let p = submission::prepare(ctx, &bound, "azure.estimate")?;
-        let file = super::rates_file::load(ctx.vars)?;
-        let estimate = pricing::estimate(
-            &p.provider,
-            &p.target,
-            &p.stored.name,
-            &p.input,
-            file.as_ref(),
-        )?;
-        Ok(Some(estimate.bundle()))
+        let prepared = submission::prepare(ctx, &bound, "azure.estimate")?;
+        Ok(Some(prepared.estimate(ctx.vars)?.bundle()))
     }
 }

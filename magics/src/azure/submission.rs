@@ -176,6 +176,21 @@ pub struct Prepared {
     pub input: Input,
 }
 
+impl Prepared {
+    /// What the submission would cost, at the published rates or the session's
+    /// `AZQ_PRICING_FILE`.
+    pub fn estimate(&self, vars: &crate::vars::Vars) -> Result<pricing::Estimate, MagicError> {
+        let file = super::rates_file::load(vars)?;
+        Ok(pricing::estimate(
+            &self.provider,
+            &self.target,
+            &self.stored.name,
+            &self.input,
+            file.as_ref(),
+        )?)
+    }
+}
+
 /// Checks every argument and translates the program; sends nothing.
 pub fn prepare(ctx: &Ctx<'_>, bound: &Bound, magic: &str) -> Result<Prepared, MagicError> {
     let (target, provider) = target(ctx, bound)?;
@@ -234,14 +249,7 @@ async fn confirm(ctx: &mut Ctx<'_>, bound: &Bound, p: &Prepared) -> Result<(), M
     if !wants_confirmation(ctx, bound)? {
         return Ok(());
     }
-    let file = super::rates_file::load(ctx.vars)?;
-    let estimate = pricing::estimate(
-        &p.provider,
-        &p.target,
-        &p.stored.name,
-        &p.input,
-        file.as_ref(),
-    )?;
+    let estimate = p.estimate(ctx.vars)?;
     if !estimate.asks() {
         return Ok(());
     }
