@@ -1,0 +1,209 @@
+//! The evaluation side of azq-rust: owns evcxr's context, answers one request at a time, and
+//! forwards a cell's output while it runs.
+
+use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use azq_rustcells::protocol::{Candidate, Event, Outcome, Request, StreamName};
+use evcxr::{CommandContext, Error};
+
+use crate::outcome::{PanicReport, diagnostics, floor_char_boundary};
+use crate::{Events, Interrupter};
+
+/// Which request the output forwarders are working for.
+#[derive(Default)]
+struct Current {
+    /// The execution running now, or the last one (late output from a thread the user
+    /// spawned is sent with the id of the cell that last ran; the kernel logs and drops it).
+    id: u64,
+    running: bool,
+    panic: PanicReport,
+    /// Lines taken off evcxr's channels and not yet sent.
+    in_flight: usize,
+}
+
+pub fn run(events: &Events, interrupter: &Interrupter, work: &Receiver<Request>) {
+    let (mut ctx, outputs) = match CommandContext::new() {
+        Ok(started) => started,
+        Err(why) => {
+            events.send(&Event::Failed {
+                message: why.to_string().trim().to_owned(),
+            });
+            std::process::exit(3);
+        }
+    };
+    *interrupter.child.lock().unwrap_or_else(|e| e.into_inner()) = Some(ctx.process_handle());
+    events.send(&Event::Ready {
+        evcxr: "0.22.0".to_owned(),
+    });
+
+    let current = Arc::new(Mutex::new(Current::default()));
+    let pending = (outputs.stdout.clone(), outputs.stderr.clone());
+    for (lines, name) in [
+        (outputs.stdout, StreamName::Stdout),
+        (outputs.stderr, StreamName::Stderr),
+    ] {
+        let (events, current) = (events.clone(), Arc::clone(&current));
+        std::thread::spawn(move || {
+            for line in lines {
+                let (id, text) = {
+                    let mut now = current.lock().unwrap_or_else(|e| e.into_inner());
+                    let text = if name == StreamName::Stderr && now.running {
+                        match now.panic.filter(&line) {
+                            Some(text) => text,
+                            None => continue,
+                        }
+                    } else {
+                        format!("{line}\n")
+                    };
+                    now.in_flight += 1;
+                    (now.id, text)
+                };
+                events.send(&Event::Stream { id, name, text });
+                current.lock().unwrap_or_else(|e| e.into_inner()).in_flight -= 1;
+            }
+        });
+    }
+    // Output is sent before the cell's end: wait until both channels are empty and nothing
+    // taken off them is still on its way, twice in a row (evcxr's stderr reader may be a line
+    // behind the process), for at most 200 ms.
+    let settle = || {
+        let deadline = Instant::now() + Duration::from_millis(200);
+        let mut quiet_checks = 0;
+        while quiet_checks < 2 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+            let idle = pending.0.is_empty()
+                && pending.1.is_empty()
+                && current.lock().unwrap_or_else(|e| e.into_inner()).in_flight == 0;
+            quiet_checks = if idle { quiet_checks + 1 } else { 0 };
+        }
+    };
+
+    for request in work {
+        let event = match request {
+            Request::Execute { id, code } => {
+                {
+                    let mut now = current.lock().unwrap_or_else(|e| e.into_inner());
+                    now.id = id;
+                    now.running = true;
+                    now.panic = PanicReport::default();
+                }
+                let before: Vec<String> = ctx
+                    .variables_and_types()
+                    .map(|(name, _)| name.to_owned())
+                    .collect();
+                interrupter.requested.store(false, Ordering::SeqCst);
+                interrupter.running.store(true, Ordering::SeqCst);
+                let result = std::panic::catch_unwind(AssertUnwindSafe(|| ctx.execute(&code)));
+                interrupter.running.store(false, Ordering::SeqCst);
+                settle();
+                let mut panic = {
+                    let mut now = current.lock().unwrap_or_else(|e| e.into_inner());
+                    now.running = false;
+                    std::mem::take(&mut now.panic)
+                };
+                if let Some(text) = panic.flush() {
+                    events.send(&Event::Stream {
+                        id,
+                        name: StreamName::Stderr,
+                        text,
+                    });
+                }
+                let interrupted = interrupter.requested.swap(false, Ordering::SeqCst);
+                Event::Executed {
+                    id,
+                    outcome: outcome(result, panic, interrupted, before),
+                }
+            }
+            Request::Complete { id, code, cursor } => {
+                let cursor = floor_char_boundary(&code, cursor);
+                let found = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    ctx.completions(&code, cursor)
+                }));
+                match found {
+                    Ok(Ok(found)) => Event::Completed {
+                        id,
+                        matches: found
+                            .completions
+                            .into_iter()
+                            .map(|c| Candidate {
+                                text: c.code,
+                                kind: c.kind.to_owned(),
+                            })
+                            .collect(),
+                        start: found.start_offset.min(cursor),
+                        end: found.end_offset.clamp(cursor, code.len()),
+                    },
+                    _ => Event::Completed {
+                        id,
+                        matches: Vec::new(),
+                        start: cursor,
+                        end: cursor,
+                    },
+                }
+            }
+            Request::Inspect { id, code, cursor } => {
+                let cursor = floor_char_boundary(&code, cursor);
+                let mut data = BTreeMap::new();
+                if let Ok(Ok((plain, html))) =
+                    std::panic::catch_unwind(AssertUnwindSafe(|| ctx.hover_at(&code, cursor)))
+                    && !plain.trim().is_empty()
+                    && plain.trim() != "No documentation found"
+                {
+                    data.insert("text/plain".to_owned(), plain);
+                    data.insert("text/html".to_owned(), html);
+                }
+                Event::Inspected { id, data }
+            }
+            Request::Interrupt | Request::Shutdown => continue,
+        };
+        events.send(&event);
+    }
+}
+
+fn outcome(
+    result: std::thread::Result<Result<evcxr::EvalOutputs, Error>>,
+    panic: PanicReport,
+    interrupted: bool,
+    before: Vec<String>,
+) -> Outcome {
+    let result = match result {
+        Ok(result) => result,
+        Err(_) => {
+            return Outcome::Failed {
+                message: "evcxr failed inside on this cell, and its state may be damaged: \
+                          `%rust.reset` starts a fresh context"
+                    .to_owned(),
+            };
+        }
+    };
+    match result {
+        Ok(outputs) => match panic.message() {
+            Some(message) => Outcome::Panicked { message },
+            None => Outcome::Ok {
+                data: outputs.content_by_mime_type.into_iter().collect(),
+            },
+        },
+        Err(Error::CompilationErrors(errors)) => Outcome::CompileErrors {
+            errors: diagnostics(&errors),
+        },
+        Err(Error::SubprocessTerminated(_)) if interrupted => Outcome::Interrupted { lost: before },
+        Err(Error::SubprocessTerminated(message)) => Outcome::ProcessDied {
+            message: message.trim().to_owned(),
+            lost: before,
+        },
+        Err(Error::TypeRedefinedVariablesLost(names)) => Outcome::Failed {
+            message: format!(
+                "a type was redefined, so the variables holding the old type were dropped: {}",
+                names.join(", ")
+            ),
+        },
+        Err(other) => Outcome::Failed {
+            message: other.to_string().trim().to_owned(),
+        },
+    }
+}
