@@ -1,7 +1,8 @@
 # azq: the two commands of the README, and their parts.
 #   make demo   build azq, install its kernelspec into a local Jupyter, run the quickstart notebook
 #   make test   formatting, lints, Rust tests, and the Python tests with real Jupyter clients
-#   make bench  compare azq with ipykernel (figures go in bench/README.md)
+#   make rust   build azq-rust, the companion that runs Rust cells (evcxr), beside azq
+#   make bench  compare azq with ipykernel and evcxr_jupyter (figures go in bench/README.md)
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -14,12 +15,19 @@ PY := $(VENV)/bin/python
 # The tests' Jupyter stays out of the user's home.
 export JUPYTER_PLATFORM_DIRS := 1
 
-.PHONY: all build venv kernelspec demo test lint rust-test py-test fuzz bench clean
+.PHONY: all build rust venv kernelspec demo test lint rust-test py-test fuzz bench clean
 
 all: build
 
 build:
 	$(CARGO) build --release --locked --bin azq
+
+# Rust cells run in a companion program (evcxr and rust-analyzer: about 6 minutes to build on
+# two cores, once). It goes beside azq, where the kernel looks for it first.
+rust:
+	$(CARGO) build --profile companion --locked -p azq-rust
+	install -m 0755 $(CARGO_TARGET_DIR)/companion/azq-rust $(CARGO_TARGET_DIR)/release/azq-rust.new
+	mv -f $(CARGO_TARGET_DIR)/release/azq-rust.new $(CARGO_TARGET_DIR)/release/azq-rust
 
 $(VENV)/.installed: tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,11 +48,15 @@ demo: kernelspec
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) clippy --locked --profile companion -p azq-rust --all-targets -- -D warnings
 
+# The default members, then the companion's own tests in the profile `make rust` builds (a
+# debug build of evcxr would cost another ten minutes).
 rust-test:
-	$(CARGO) test --locked --workspace
+	$(CARGO) test --locked
+	$(CARGO) test --locked --profile companion -p azq-rust
 
-py-test: build venv
+py-test: build rust venv
 	AZQ_BIN=$(AZQ) $(PY) -m pytest -q tests
 
 # The program readers under libFuzzer for FUZZ_SECONDS (stable Rust: no sanitizer), seeded

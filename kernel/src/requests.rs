@@ -33,7 +33,13 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     /// Completion with the session's values (target ids, programs, this session's jobs).
     pub completer: azq_magics::assist::Completer,
+    /// The Rust context: completion and inspection of Rust code come from it.
+    pub rust: azq_magics::rust::RustCells,
 }
+
+/// The longest a completion or inspection of Rust code waits for the companion (its first
+/// start takes a few seconds); after it the answer is empty.
+const RUST_ASSIST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 pub fn kernel_info() -> KernelInfoReply {
     KernelInfoReply {
@@ -76,6 +82,11 @@ pub fn dispatch(shared: &Shared, replies: &Replies, request: Request, channel: C
     let parent = request.parent;
     let content = match request.content {
         Ok(JupyterMessageContent::ExecuteRequest(req)) if channel == Channel::Shell => {
+            // Rust code anywhere starts the companion now, so its start-up overlaps whatever
+            // runs before the code's turn comes.
+            if azq_magics::rust::has_code(&req.code) {
+                shared.rust.warm_up();
+            }
             let _ = shared.jobs.send(Job {
                 parent,
                 request: req,
@@ -115,21 +126,47 @@ pub fn dispatch(shared: &Shared, replies: &Replies, request: Request, channel: C
         Ok(JupyterMessageContent::CompleteRequest(req)) => {
             let at = byte_offset(&req.code, req.cursor_pos);
             let completion = shared.completer.complete(&req.code, at);
+            if completion.matches.is_empty() && azq_magics::rust::code_at(&req.code, at).is_some() {
+                // Rust code: rust-analyzer answers, in its own time, off the shell loop.
+                let (shared, replies) = (shared.clone(), replies.clone());
+                tokio::spawn(async move {
+                    let rust = tokio::time::timeout(
+                        RUST_ASSIST_TIMEOUT,
+                        shared.rust.complete(&req.code, at),
+                    );
+                    let completion = rust.await.ok().flatten().unwrap_or(completion);
+                    let content: JupyterMessageContent =
+                        complete_reply(&req.code, completion).into();
+                    replies.send(shared.signer.encode(&parent.ids, Some(&parent), &content));
+                    shared.iopub.status(Some(&parent), ExecutionState::Idle);
+                });
+                return;
+            }
             reply(complete_reply(&req.code, completion).into());
         }
         Ok(JupyterMessageContent::InspectRequest(req)) => {
             let at = byte_offset(&req.code, req.cursor_pos);
             let found = assist::inspect(&req.code, at);
-            reply(
-                InspectReply {
-                    found: found.is_some(),
-                    data: found.as_ref().map_or_else(|| Media::new(Vec::new()), media),
-                    ..InspectReply::default()
-                }
-                .into(),
-            );
+            if found.is_none() && azq_magics::rust::code_at(&req.code, at).is_some() {
+                let (shared, replies) = (shared.clone(), replies.clone());
+                tokio::spawn(async move {
+                    let rust = tokio::time::timeout(
+                        RUST_ASSIST_TIMEOUT,
+                        shared.rust.inspect(&req.code, at),
+                    );
+                    let found = rust.await.ok().flatten();
+                    let content: JupyterMessageContent = inspect_reply(found.as_ref()).into();
+                    replies.send(shared.signer.encode(&parent.ids, Some(&parent), &content));
+                    shared.iopub.status(Some(&parent), ExecutionState::Idle);
+                });
+                return;
+            }
+            reply(inspect_reply(found.as_ref()).into());
         }
         Ok(JupyterMessageContent::IsCompleteRequest(req)) => {
+            if azq_magics::rust::has_code(&req.code) {
+                shared.rust.warm_up();
+            }
             reply(is_complete_reply(assist::is_complete(&req.code)).into());
         }
         Ok(JupyterMessageContent::HistoryRequest(req)) => {
@@ -177,6 +214,14 @@ pub fn dispatch(shared: &Shared, replies: &Replies, request: Request, channel: C
         }
     }
     iopub.status(Some(&parent), ExecutionState::Idle);
+}
+
+fn inspect_reply(found: Option<&azq_magics::Bundle>) -> InspectReply {
+    InspectReply {
+        found: found.is_some(),
+        data: found.map_or_else(|| Media::new(Vec::new()), media),
+        ..InspectReply::default()
+    }
 }
 
 /// Drops messages that cannot be trusted and logs why; returns the good ones.

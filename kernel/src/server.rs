@@ -131,6 +131,7 @@ pub async fn run(info: ConnectionInfo) -> anyhow::Result<()> {
     // Completion reads the session's values (targets, programs, jobs) as of the last cell, so
     // it answers while a cell runs.
     let completer = engine.completer();
+    let rust = engine.rust();
     let jobs = Executor {
         engine,
         history: history.clone(),
@@ -148,6 +149,7 @@ pub async fn run(info: ConnectionInfo) -> anyhow::Result<()> {
         jobs,
         current,
         completer,
+        rust,
         shutdown: CancellationToken::new(),
     };
 

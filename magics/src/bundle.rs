@@ -35,6 +35,11 @@ impl Bundle {
         self.with(&format!("application/x-azq.{kind}+json"), value)
     }
 
+    /// Adds a form under any MIME type, as text (base64 for binary types, as Jupyter wants).
+    pub fn with_media(self, mime: &str, content: String) -> Self {
+        self.with(mime, Value::String(content))
+    }
+
     fn with(mut self, mime: &str, value: Value) -> Self {
         self.entries.retain(|(m, _)| m != mime);
         self.entries.push((mime.to_owned(), value));

@@ -25,6 +25,7 @@ pub struct Engine {
     vars: Vars,
     pub(crate) azure: crate::azure::AzureSession,
     completer: crate::assist::Completer,
+    rust: crate::rust::RustCells,
 }
 
 impl Engine {
@@ -32,11 +33,24 @@ impl Engine {
         Engine::default()
     }
 
+    /// An engine whose Rust cells use `rust` (a companion found elsewhere, in tests).
+    pub fn with_rust(rust: crate::rust::RustCells) -> Self {
+        Engine {
+            rust,
+            ..Engine::default()
+        }
+    }
+
     /// Completion as `assist::complete`, with candidates from this session (the
     /// workspace's targets, …) for the values that name them.
     pub fn complete(&self, code: &str, cursor: usize) -> crate::assist::Completion {
         let values = crate::assist::SessionValues::of(&self.azure);
         crate::assist::complete_in(code, cursor, Some(&values))
+    }
+
+    /// The session's Rust context, for completion and inspection of Rust code outside cells.
+    pub fn rust(&self) -> crate::rust::RustCells {
+        self.rust.clone()
     }
 
     /// A completer that a front end may keep and call while cells run; it sees this
@@ -77,11 +91,7 @@ impl Engine {
                         span,
                     });
                 }
-                Part::Code { text, start } => {
-                    return Err(MagicError::RustCellsUnavailable {
-                        span: start..start + text.find('\n').unwrap_or(text.len()),
-                    });
-                }
+                Part::Code { text, start } => self.rust.run(text, start, cell, out, cancel).await?,
                 Part::Magic(call) => {
                     let mut ctx = Ctx {
                         out: &mut *out,
@@ -89,6 +99,7 @@ impl Engine {
                         allow_stdin: options.allow_stdin,
                         vars: &mut self.vars,
                         azure: &mut self.azure,
+                        rust: &self.rust,
                     };
                     let run = AssertUnwindSafe(run_call(&mut ctx, &call)).catch_unwind();
                     tokio::select! {

@@ -51,11 +51,29 @@ pub enum MagicError {
     CommandFailed { program: String, status: String },
     #[error("interrupted")]
     Interrupted,
-    #[error(
-        "Rust cells are not available in this build of azq: only magics run here (`%lsmagic` \
-         lists them); start the cell with a magic, or use `%%bash` to run a program"
-    )]
-    RustCellsUnavailable { span: Range<usize> },
+    /// The `azq-rust` companion is not installed (the message says where it was looked for).
+    #[error("{message}")]
+    RustCompanionMissing { message: String },
+    /// cargo or rustc is missing (the message says where they were looked for).
+    #[error("{message}")]
+    RustToolchainMissing { message: String },
+    /// The companion could not start, or stopped while the cell ran.
+    #[error("{message}; its variables are gone, and the next Rust cell starts a fresh one")]
+    RustCompanionStopped { message: String },
+    /// rustc refused the cell; `first_line` is the cell line the Rust code starts on.
+    #[error("{}", compile_summary(diagnostics, *first_line))]
+    RustCompile {
+        diagnostics: Vec<azq_rustcells::protocol::Diagnostic>,
+        first_line: usize,
+    },
+    #[error("the cell panicked: {message}")]
+    RustPanic { message: String },
+    #[error("{}", interrupted_rust(lost, *restarted))]
+    RustInterrupted { lost: Vec<String>, restarted: bool },
+    #[error("the Rust evaluation process ended ({message}){}", lost_note(lost))]
+    RustProcessDied { message: String, lost: Vec<String> },
+    #[error("{message}")]
+    RustFailed { message: String },
     #[error("internal error: {message}")]
     Internal { message: String },
     #[error(
@@ -76,6 +94,53 @@ pub enum MagicError {
         message: String,
         span: Option<Range<usize>>,
     },
+}
+
+fn compile_summary(
+    diagnostics: &[azq_rustcells::protocol::Diagnostic],
+    first_line: usize,
+) -> String {
+    let errors: Vec<_> = diagnostics.iter().filter(|d| d.level == "error").collect();
+    let Some(first) = errors.first().copied().or(diagnostics.first()) else {
+        return "the Rust code did not compile".to_owned();
+    };
+    let place = first
+        .labels
+        .iter()
+        .find(|l| l.primary)
+        .or(first.labels.first())
+        .map(|l| format!(" (line {}, column {})", first_line + l.line - 1, l.column))
+        .unwrap_or_default();
+    let more = match errors.len() {
+        0 | 1 => String::new(),
+        2 => "; and 1 more error".to_owned(),
+        n => format!("; and {} more errors", n - 1),
+    };
+    format!("{}{place}{more}", first.message)
+}
+
+fn interrupted_rust(lost: &[String], restarted: bool) -> String {
+    if restarted {
+        "interrupted: the Rust companion did not stop in time and was restarted, so every \
+         variable, item and :dep is gone"
+            .to_owned()
+    } else if lost.is_empty() {
+        "interrupted: the Rust evaluation process was stopped (no variables were lost)".to_owned()
+    } else {
+        format!(
+            "interrupted: the Rust evaluation process was stopped, and these variables with it: \
+             {} (functions, types and :deps are kept)",
+            lost.join(", ")
+        )
+    }
+}
+
+fn lost_note(lost: &[String]) -> String {
+    if lost.is_empty() {
+        String::new()
+    } else {
+        format!("; these variables are gone: {}", lost.join(", "))
+    }
 }
 
 fn suggest(suggestion: Option<&str>) -> String {
@@ -101,7 +166,14 @@ impl MagicError {
             MagicError::CommandNotStarted { .. } => "CommandNotStarted",
             MagicError::CommandFailed { .. } => "CommandFailed",
             MagicError::Interrupted => "Interrupted",
-            MagicError::RustCellsUnavailable { .. } => "RustCellsUnavailable",
+            MagicError::RustCompanionMissing { .. } => "RustCompanionMissing",
+            MagicError::RustToolchainMissing { .. } => "RustToolchainMissing",
+            MagicError::RustCompanionStopped { .. } => "RustCompanionStopped",
+            MagicError::RustCompile { .. } => "CompileError",
+            MagicError::RustPanic { .. } => "Panic",
+            MagicError::RustInterrupted { .. } => "Interrupted",
+            MagicError::RustProcessDied { .. } => "RustProcessDied",
+            MagicError::RustFailed { .. } => "RustError",
             MagicError::Internal { .. } => "InternalError",
             MagicError::NotConnected => "NotConnected",
             MagicError::ConflictingArguments { .. } => "ConflictingArguments",
@@ -124,7 +196,6 @@ impl MagicError {
             | MagicError::NotACellMagic { span, .. }
             | MagicError::NotALineMagic { span, .. }
             | MagicError::MisplacedCellMagic { span, .. }
-            | MagicError::RustCellsUnavailable { span }
             | MagicError::ConflictingArguments { span, .. } => Some(span.clone()),
             MagicError::InvalidArgument { span, .. } | MagicError::Azure { span, .. } => {
                 span.clone()
@@ -136,6 +207,13 @@ impl MagicError {
     /// The traceback lines a front end shows: the message, then the offending line of the
     /// cell with a caret under the bad text.
     pub fn traceback(&self, cell: &str) -> Vec<String> {
+        if let MagicError::RustCompile {
+            diagnostics,
+            first_line,
+        } = self
+        {
+            return crate::rust::compile_traceback(diagnostics, *first_line, cell);
+        }
         let mut lines = vec![format!("{}: {}", self.name(), self.message())];
         if let Some(span) = self.span() {
             let mut excerpt = caret_excerpt(cell, span.clone());

@@ -14,6 +14,7 @@ pub mod grammar;
 pub mod magic;
 pub mod output;
 pub mod registry;
+pub mod rust;
 mod secrets;
 pub mod spec;
 pub mod vars;

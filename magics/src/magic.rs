@@ -20,6 +20,8 @@ pub struct Ctx<'a> {
     pub vars: &'a mut Vars,
     /// The session's Azure connection.
     pub azure: &'a mut crate::azure::AzureSession,
+    /// The session's Rust context.
+    pub rust: &'a crate::rust::RustCells,
 }
 
 /// One magic: its declaration and what it does.

@@ -177,7 +177,6 @@ async fn bad_arguments_name_the_error_and_the_spot() {
         ("%cd /no/such/dir", "InvalidArgument", Some(4..16)),
         ("%env NOT_SET_AZQ_ANYWHERE", "EnvVarNotSet", None),
         ("%%bash\nexit 3", "CommandFailed", None),
-        ("fn main() {}", "RustCellsUnavailable", Some(0..12)),
     ];
     for (cell, name, span) in cases {
         let err = run(&mut engine, &mut out, cell).await.unwrap_err();
@@ -187,4 +186,36 @@ async fn bad_arguments_name_the_error_and_the_spot() {
             "cell {cell:?}: {err}"
         );
     }
+}
+
+#[tokio::test]
+async fn rust_code_without_the_companion_says_what_to_install_and_where_it_looked() {
+    let places = azq_rustcells::locate::Places {
+        beside: Some("/nonexistent/azq/bin".into()),
+        path: Some("/nonexistent/bin".into()),
+        home: Some("/nonexistent/home".into()),
+        ..Default::default()
+    };
+    let mut engine = Engine::with_rust(azq_magics::rust::RustCells::new(places));
+    let mut out = Recorder::default();
+    let err = run(&mut engine, &mut out, "%env AZQ_R=1\nfn main() {}")
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "RustCompanionMissing");
+    let message = err.message();
+    for part in [
+        "azq-rust",
+        "make rust",
+        "/nonexistent/azq/bin",
+        "/nonexistent/bin",
+        ".cargo/bin",
+    ] {
+        assert!(message.contains(part), "{part:?} missing from: {message}");
+    }
+    // The magic before the Rust code ran.
+    let value = run(&mut engine, &mut out, "%env AZQ_R")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(value.plain(), "1");
 }

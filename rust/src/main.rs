@@ -48,7 +48,9 @@ impl Interrupter {
     /// Kills the evaluation process. A handle evcxr holds is one it is already waiting on,
     /// for a process that has ended: nothing to kill then.
     fn kill(&self) {
-        let Ok(slot) = self.child.try_lock() else { return };
+        let Ok(slot) = self.child.try_lock() else {
+            return;
+        };
         if let Some(child) = slot.as_ref()
             && let Ok(mut child) = child.try_lock()
         {
@@ -100,7 +102,10 @@ fn read_requests(work: mpsc::Sender<Request>, interrupter: &Interrupter) {
         match input.by_ref().take(limit).read_until(b'\n', &mut line) {
             Ok(0) | Err(_) => break,
             Ok(_) if line.len() > protocol::MAX_LINE => {
-                eprintln!("azq-rust: a request over {} bytes; stopping", protocol::MAX_LINE);
+                eprintln!(
+                    "azq-rust: a request over {} bytes; stopping",
+                    protocol::MAX_LINE
+                );
                 break;
             }
             Ok(_) => {}

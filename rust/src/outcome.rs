@@ -120,7 +120,10 @@ mod tests {
     #[test]
     fn a_panic_report_is_taken_whole_and_trimmed_to_its_message() {
         let mut report = PanicReport::default();
-        assert_eq!(report.filter("plain output").as_deref(), Some("plain output\n"));
+        assert_eq!(
+            report.filter("plain output").as_deref(),
+            Some("plain output\n")
+        );
         assert_eq!(report.filter(""), None, "a blank line waits");
         assert_eq!(report.filter("more").as_deref(), Some("\nmore\n"));
         assert_eq!(report.message(), None);
@@ -137,7 +140,11 @@ mod tests {
             ),
             None
         );
-        assert_eq!(report.flush(), None, "the blank line before the panic is dropped");
+        assert_eq!(
+            report.flush(),
+            None,
+            "the blank line before the panic is dropped"
+        );
         assert_eq!(report.message().as_deref(), Some("boom: 7\nsecond line"));
         let mut traced = PanicReport::default();
         for line in [

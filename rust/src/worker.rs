@@ -121,9 +121,8 @@ pub fn run(events: &Events, interrupter: &Interrupter, work: &Receiver<Request>)
             }
             Request::Complete { id, code, cursor } => {
                 let cursor = floor_char_boundary(&code, cursor);
-                let found = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    ctx.completions(&code, cursor)
-                }));
+                let found =
+                    std::panic::catch_unwind(AssertUnwindSafe(|| ctx.completions(&code, cursor)));
                 match found {
                     Ok(Ok(found)) => Event::Completed {
                         id,

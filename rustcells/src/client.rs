@@ -72,7 +72,11 @@ impl Answer {
 
     /// Why the companion ended, once `next` has returned `None`.
     pub fn why_ended(&self) -> String {
-        let routes = self.process.routes.lock().unwrap_or_else(|e| e.into_inner());
+        let routes = self
+            .process
+            .routes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         routes
             .ended
             .clone()
@@ -82,7 +86,12 @@ impl Answer {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if let Some(process) = self.process.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(process) = self
+            .process
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
             process.kill();
         }
     }
@@ -185,7 +194,10 @@ impl Companion {
             .await?;
         while let Some(event) = answer.next().await {
             if let Event::Completed {
-                matches, start, end, ..
+                matches,
+                start,
+                end,
+                ..
             } = event
             {
                 return Ok((matches, start, end));
@@ -225,7 +237,12 @@ impl Companion {
     /// Stops the companion and its evaluation process at once; the next request starts a
     /// fresh one. Waiting requests see their answer end.
     pub fn stop(&self, why: &str) {
-        let process = self.inner.process.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let process = self
+            .inner
+            .process
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         if let Some(process) = process {
             process.end(why);
             process.kill();
@@ -329,7 +346,10 @@ impl Process {
             match read {
                 Ok(0) | Err(_) => break,
                 Ok(_) if line.len() > protocol::MAX_LINE => {
-                    tracing::warn!("the Rust companion sent a line over {} bytes", protocol::MAX_LINE);
+                    tracing::warn!(
+                        "the Rust companion sent a line over {} bytes",
+                        protocol::MAX_LINE
+                    );
                     break;
                 }
                 Ok(_) => {}
@@ -342,9 +362,13 @@ impl Process {
                 }
             };
             match event {
-                Event::Ready { evcxr } => tracing::info!("the Rust companion is ready (evcxr {evcxr})"),
+                Event::Ready { evcxr } => {
+                    tracing::info!("the Rust companion is ready (evcxr {evcxr})")
+                }
                 Event::Failed { message } => {
-                    self.end(&format!("the Rust companion could not start evcxr: {message}"));
+                    self.end(&format!(
+                        "the Rust companion could not start evcxr: {message}"
+                    ));
                 }
                 event => {
                     let id = event.id().unwrap_or_default();
@@ -354,7 +378,9 @@ impl Process {
                         Some(tx) => {
                             let _ = tx.send(event);
                         }
-                        None => tracing::debug!("Rust companion output for a finished request {id}"),
+                        None => {
+                            tracing::debug!("Rust companion output for a finished request {id}")
+                        }
                     }
                     if done {
                         routes.waiting.remove(&id);
@@ -365,7 +391,12 @@ impl Process {
         // Its stdout has closed: it has exited or is about to.
         let mut status = None;
         for _ in 0..50 {
-            if let Ok(Some(s)) = self.child.lock().unwrap_or_else(|e| e.into_inner()).try_wait() {
+            if let Ok(Some(s)) = self
+                .child
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .try_wait()
+            {
                 status = Some(s);
                 break;
             }
@@ -386,7 +417,11 @@ async fn log_lines(stderr: impl AsyncRead + Unpin) {
     let mut line = Vec::new();
     loop {
         line.clear();
-        match (&mut lines).take(64 * 1024).read_until(b'\n', &mut line).await {
+        match (&mut lines)
+            .take(64 * 1024)
+            .read_until(b'\n', &mut line)
+            .await
+        {
             Ok(0) | Err(_) => break,
             Ok(_) => {}
         }

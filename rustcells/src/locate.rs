@@ -162,7 +162,8 @@ fn find_companion(places: &Places) -> Result<PathBuf, Missing> {
 
 /// The first folder holding both cargo and rustc, and whether it is on PATH.
 fn find_toolchain(places: &Places) -> Result<(PathBuf, bool), Missing> {
-    let has_both = |dir: &Path| is_executable(&dir.join("cargo")) && is_executable(&dir.join("rustc"));
+    let has_both =
+        |dir: &Path| is_executable(&dir.join("cargo")) && is_executable(&dir.join("rustc"));
     let path = places.path_dirs();
     if let Some(dir) = path.iter().find(|d| has_both(d)) {
         return Ok((dir.clone(), true));
@@ -186,8 +187,14 @@ fn find_toolchain(places: &Places) -> Result<(PathBuf, bool), Missing> {
         // The stable toolchain first, then by name, so the choice does not depend on the
         // order the file system lists them in.
         found.sort_by_key(|dir| {
-            let name = dir.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned());
-            (!name.as_deref().is_some_and(|n| n.starts_with("stable")), name)
+            let name = dir
+                .parent()
+                .and_then(Path::file_name)
+                .map(|n| n.to_string_lossy().into_owned());
+            (
+                !name.as_deref().is_some_and(|n| n.starts_with("stable")),
+                name,
+            )
         });
         others.extend(found);
     }
@@ -236,7 +243,13 @@ mod tests {
         assert_eq!(found.companion, root.join("kernel").join(COMPANION));
         assert_eq!(found.toolchain, root.join("home/.cargo/bin"));
         let dirs: Vec<PathBuf> = std::env::split_paths(&found.path).collect();
-        assert_eq!(dirs, [root.join("home/.cargo/bin"), PathBuf::from("/nonexistent/bin")]);
+        assert_eq!(
+            dirs,
+            [
+                root.join("home/.cargo/bin"),
+                PathBuf::from("/nonexistent/bin")
+            ]
+        );
     }
 
     #[test]
@@ -244,8 +257,14 @@ mod tests {
         let root = scratch("rustup");
         tool(&root.join("k"), COMPANION);
         for name in ["nightly-x86_64", "stable-x86_64"] {
-            tool(&root.join(format!("home/.rustup/toolchains/{name}/bin")), "cargo");
-            tool(&root.join(format!("home/.rustup/toolchains/{name}/bin")), "rustc");
+            tool(
+                &root.join(format!("home/.rustup/toolchains/{name}/bin")),
+                "cargo",
+            );
+            tool(
+                &root.join(format!("home/.rustup/toolchains/{name}/bin")),
+                "rustc",
+            );
         }
         let places = Places {
             beside: Some(root.join("k")),
@@ -274,7 +293,10 @@ mod tests {
         tool(&root.join("k"), COMPANION);
         tool(&root.join("home/.cargo/bin"), "cargo"); // cargo without rustc is not enough
         let message = locate(&places).unwrap_err().to_string();
-        assert!(message.starts_with("Rust cells need cargo and rustc"), "{message}");
+        assert!(
+            message.starts_with("Rust cells need cargo and rustc"),
+            "{message}"
+        );
         assert!(message.contains(".rustup/toolchains/*/bin"), "{message}");
         assert!(message.contains("https://rustup.rs"), "{message}");
 

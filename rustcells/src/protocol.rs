@@ -16,9 +16,17 @@ pub enum Request {
     /// Run Rust code (with evcxr's `:` commands); streams, then `Executed`.
     Execute { id: u64, code: String },
     /// Completions at byte offset `cursor`.
-    Complete { id: u64, code: String, cursor: usize },
+    Complete {
+        id: u64,
+        code: String,
+        cursor: usize,
+    },
     /// What is under byte offset `cursor` (rust-analyzer's hover).
-    Inspect { id: u64, code: String, cursor: usize },
+    Inspect {
+        id: u64,
+        code: String,
+        cursor: usize,
+    },
     /// Stop the running execution: its evaluation process is killed.
     Interrupt,
     /// Exit at once.
@@ -35,7 +43,11 @@ pub enum Event {
     /// message, and the companion exits.
     Failed { message: String },
     /// Output of the running cell, as it comes.
-    Stream { id: u64, name: StreamName, text: String },
+    Stream {
+        id: u64,
+        name: StreamName,
+        text: String,
+    },
     /// The cell ended.
     Executed { id: u64, outcome: Outcome },
     Completed {
@@ -177,7 +189,10 @@ mod tests {
                 }],
             },
         };
-        assert_eq!(serde_json::from_str::<Event>(&encode(&event)).unwrap(), event);
+        assert_eq!(
+            serde_json::from_str::<Event>(&encode(&event)).unwrap(),
+            event
+        );
         assert!(event.is_final());
     }
 

@@ -35,4 +35,5 @@ pub static ALL: &[&dyn Magic] = &[
     &crate::azure::Quotas,
     &crate::azure::SessionMagic,
     &crate::azure::WatchMagic,
+    &crate::rust::Reset,
 ];
