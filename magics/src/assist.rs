@@ -315,50 +315,83 @@ pub fn is_complete(code: &str) -> Completeness {
     result
 }
 
-/// Bracket balance of Rust code, skipping strings, chars and comments.
+/// Whether the `r` at `i` opens a raw string (`r"`, `r#"`, `br"`), not ends a word (`for"`).
+fn starts_raw_string(chars: &[char], i: usize) -> bool {
+    let word = |j: usize| chars[j].is_alphanumeric() || chars[j] == '_';
+    match i {
+        0 => true,
+        _ if !word(i - 1) => true,
+        _ => chars[i - 1] == 'b' && (i == 1 || !word(i - 2)),
+    }
+}
+
+/// Bracket balance of Rust code, skipping strings (raw and byte ones too), char literals
+/// (but not lifetimes) and comments (nested block comments too).
 fn brackets(code: &str) -> Completeness {
+    let chars: Vec<char> = code.chars().collect();
     let mut stack = Vec::new();
-    let mut chars = code.chars().peekable();
-    while let Some(c) = chars.next() {
+    let mut i = 0;
+    let incomplete = || Completeness::Incomplete(String::new());
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
         match c {
-            '/' if chars.peek() == Some(&'/') => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        break;
-                    }
+            '/' if next == Some('/') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
                 }
             }
-            '/' if chars.peek() == Some(&'*') => {
-                chars.next();
-                let mut prev = ' ';
-                let mut closed = false;
-                for c in chars.by_ref() {
-                    if prev == '*' && c == '/' {
-                        closed = true;
-                        break;
+            '/' if next == Some('*') => {
+                let mut depth = 1;
+                i += 2;
+                while depth > 0 {
+                    match (chars.get(i), chars.get(i + 1)) {
+                        (None, _) => return incomplete(),
+                        (Some('/'), Some('*')) => (depth, i) = (depth + 1, i + 2),
+                        (Some('*'), Some('/')) => (depth, i) = (depth - 1, i + 2),
+                        _ => i += 1,
                     }
-                    prev = c;
                 }
-                if !closed {
-                    return Completeness::Incomplete(String::new());
+                continue;
+            }
+            // r"…", r#"…"#, br"…": no escapes; closed by a quote and as many #s.
+            'r' if starts_raw_string(&chars, i) => {
+                let hashes = chars[i + 1..].iter().take_while(|&&h| h == '#').count();
+                if chars.get(i + 1 + hashes) == Some(&'"') {
+                    let body = i + 2 + hashes;
+                    let closing: Vec<char> = std::iter::once('"')
+                        .chain(std::iter::repeat_n('#', hashes))
+                        .collect();
+                    match (body..chars.len()).find(|&j| chars[j..].starts_with(&closing)) {
+                        Some(j) => i = j + closing.len(),
+                        None => return incomplete(),
+                    }
+                    continue;
                 }
             }
             '"' => {
-                let mut closed = false;
-                while let Some(c) = chars.next() {
-                    match c {
-                        '\\' => {
-                            chars.next();
-                        }
-                        '"' => {
-                            closed = true;
-                            break;
-                        }
-                        _ => {}
+                i += 1;
+                loop {
+                    match chars.get(i) {
+                        None => return incomplete(),
+                        Some('\\') => i += 2,
+                        Some('"') => break,
+                        Some(_) => i += 1,
                     }
                 }
-                if !closed {
-                    return Completeness::Incomplete(String::new());
+            }
+            // 'x' and '\n' are chars; 'a in `&'a str` or a loop label is not.
+            '\'' => {
+                if next == Some('\\') {
+                    i += 2;
+                    while i < chars.len() && chars[i] != '\'' {
+                        i += 1;
+                    }
+                    if i >= chars.len() {
+                        return incomplete();
+                    }
+                } else if chars.get(i + 2) == Some(&'\'') {
+                    i += 2;
                 }
             }
             '(' | '[' | '{' => stack.push(c),
@@ -374,6 +407,7 @@ fn brackets(code: &str) -> Completeness {
             }
             _ => {}
         }
+        i += 1;
     }
     if stack.is_empty() {
         Completeness::Complete
@@ -385,6 +419,37 @@ fn brackets(code: &str) -> Completeness {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rust_brackets_inside_chars_strings_and_comments_do_not_count() {
+        for complete in [
+            "fn f() -> char { '{' }",
+            "let c = '\\'';",
+            "let s: &'static str = \"}\";",
+            "fn g<'a>(x: &'a str) -> &'a str { x }",
+            "'outer: loop { break 'outer; }",
+            "let r = r#\"a \" } b\"#;",
+            "let b = br\"{\";",
+            "/* { /* nested } */ still a comment { */ let x = 1;",
+            "let q = '\\u{7b}';",
+        ] {
+            assert_eq!(is_complete(complete), Completeness::Complete, "{complete}");
+        }
+        for open in [
+            "fn main() {",
+            "let s = \"open",
+            "let r = r#\"open \" still",
+            "/* note",
+            "/* a /* b */",
+            "let v = vec![1,\n",
+        ] {
+            assert!(
+                matches!(is_complete(open), Completeness::Incomplete(_)),
+                "{open}"
+            );
+        }
+        assert_eq!(is_complete("fn main() }"), Completeness::Invalid);
+    }
 
     fn names(code: &str) -> Vec<String> {
         complete(code, code.len()).matches

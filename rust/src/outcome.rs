@@ -17,7 +17,7 @@ pub fn diagnostics(errors: &[CompilationError]) -> Vec<Diagnostic> {
             Diagnostic {
                 level: error.level().to_owned(),
                 code: error.code().map(str::to_owned),
-                message: error.message().trim().to_owned(),
+                message: without_cargo_progress(&error.message()),
                 labels: error
                     .spanned_messages()
                     .iter()
@@ -37,6 +37,19 @@ pub fn diagnostics(errors: &[CompilationError]) -> Vec<Diagnostic> {
             }
         })
         .collect()
+}
+
+/// A failed `:dep` carries cargo's output: its progress lines ("Updating crates.io index")
+/// are dropped, and so is the `error: ` that repeats the level.
+fn without_cargo_progress(message: &str) -> String {
+    let message = message.trim();
+    let Some(at) = message.find("error: ") else {
+        return message.to_owned();
+    };
+    if !message[..at].is_empty() && !message[..at].ends_with('\n') {
+        return message.to_owned();
+    }
+    message[at + "error: ".len()..].trim().to_owned()
 }
 
 /// A panic as the evaluation process prints it to stderr: a blank line,
@@ -166,6 +179,24 @@ mod tests {
             report.filter(&format!("line {i}"));
         }
         assert_eq!(report.message().unwrap().lines().count(), MAX_REPORT_LINES);
+    }
+
+    #[test]
+    fn cargo_progress_is_dropped_from_dep_failures() {
+        assert_eq!(
+            without_cargo_progress(
+                "    Updating crates.io index\nerror: no matching package named `nope` found"
+            ),
+            "no matching package named `nope` found"
+        );
+        assert_eq!(
+            without_cargo_progress("mismatched types"),
+            "mismatched types"
+        );
+        assert_eq!(
+            without_cargo_progress("expected `;`, found `error: x`"),
+            "expected `;`, found `error: x`"
+        );
     }
 
     #[test]

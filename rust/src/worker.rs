@@ -36,6 +36,11 @@ pub fn run(events: &Events, interrupter: &Interrupter, work: &Receiver<Request>)
             std::process::exit(3);
         }
     };
+    // The user's evcxr configuration (~/.config/evcxr: init.evcxr, prelude.rs, deps), as
+    // evcxr's own kernel loads it; what it prints goes to stderr, the kernel's log.
+    if let Err(why) = ctx.execute(":load_config") {
+        eprintln!("azq-rust: the evcxr configuration was not loaded: {why}");
+    }
     *interrupter.child.lock().unwrap_or_else(|e| e.into_inner()) = Some(ctx.process_handle());
     events.send(&Event::Ready {
         evcxr: "0.22.0".to_owned(),

@@ -427,7 +427,14 @@ async fn log_lines(stderr: impl AsyncRead + Unpin) {
         }
         let text = String::from_utf8_lossy(&line);
         let text = text.trim_end();
-        if !text.is_empty() {
+        if text.is_empty() {
+            continue;
+        }
+        // evcxr's own chatter is information; a panic or error report is worth a warning.
+        let lower = text.to_ascii_lowercase();
+        if lower.contains("panic") || lower.contains("error") {
+            tracing::warn!(target: "azq_rust", "{text}");
+        } else {
             tracing::info!(target: "azq_rust", "{text}");
         }
     }
