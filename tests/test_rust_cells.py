@@ -311,3 +311,20 @@ def test_missing_companion_names_the_command_that_builds_it(tmp_path):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_completion_and_inspection_of_rust_code(rust):
+    _, kc = rust
+    assert run(kc, "let inspected_total: u64 = 5;").error is None
+    code = "%env AZQ_I=1\ninspected_total"
+    reply = kc.inspect(code, len(code), reply=True, timeout=30)["content"]
+    assert reply["found"] is True, reply
+    assert "inspected_total: u64" in reply["data"]["text/plain"]
+    # Offsets are code points: a wide character before the cursor does not shift them.
+    code = "let café_count = 1;\ncafé_c"
+    reply = kc.complete(code, len(code), reply=True, timeout=30)["content"]
+    assert reply["matches"] == ["café_count"]
+    assert (reply["cursor_start"], reply["cursor_end"]) == (len(code) - 6, len(code))
+    # `()` is no value: a statement-only cell shows nothing.
+    ran = run(kc, 'for _ in 0..1 { println!("once"); }')
+    assert ran.result is None and "once" in ran.text()

@@ -57,3 +57,17 @@ def test_no_test_names_the_steering_folder():
     texts = [p for p in (ROOT / "tests").rglob("*.py") if p.name != "test_tidy.py"] + [ROOT / "Makefile", ROOT / ".ci" / "run"] + RUST
     offenders = [str(p.relative_to(ROOT)) for p in texts if re.search(r"\.\./shared|AZQ_SHARED|parent\s*/\s*\"shared\"", p.read_text())]
     assert offenders == []
+
+
+def test_the_lockfile_holds_the_pins_evcxr_needs():
+    """evcxr 0.22's rust-analyzer crates break on salsa 0.28.5: Cargo.lock and the companion's
+    manifest both hold salsa at 0.28.2, so neither `--locked` nor a fresh resolution picks it."""
+    lock = (ROOT / "Cargo.lock").read_text()
+    versions = dict(re.findall(r'name = "([^"]+)"\nversion = "([^"]+)"', lock))
+    assert versions.get("evcxr") == "0.22.0"
+    for name in ("salsa", "salsa-macros", "salsa-macro-rules"):
+        assert versions.get(name) == "0.28.2", (
+            f"{name} is {versions.get(name)} in Cargo.lock: evcxr 0.22 needs 0.28.2 "
+            f"(cargo update -p {name} --precise 0.28.2)"
+        )
+        assert f'{name} = "=0.28.2"' in (ROOT / "rust" / "Cargo.toml").read_text()

@@ -160,6 +160,17 @@ pub fn run(events: &Events, interrupter: &Interrupter, work: &Receiver<Request>)
                 {
                     data.insert("text/plain".to_owned(), plain);
                     data.insert("text/html".to_owned(), html);
+                } else if let Some((name, ty)) = ctx
+                    .variables_and_types()
+                    .find(|(name, _)| *name == word_at(&code, cursor))
+                {
+                    // rust-analyzer knows nothing here (std without rust-src, say); evcxr
+                    // still knows the type of a variable from an earlier cell.
+                    data.insert("text/plain".to_owned(), format!("{name}: {ty}"));
+                    data.insert(
+                        "text/html".to_owned(),
+                        format!("<code>{}: {}</code>", escape(name), escape(ty)),
+                    );
                 }
                 Event::Inspected { id, data }
             }
@@ -167,6 +178,27 @@ pub fn run(events: &Events, interrupter: &Interrupter, work: &Receiver<Request>)
         };
         events.send(&event);
     }
+}
+
+/// The identifier around byte `at` of `code`.
+fn word_at(code: &str, at: usize) -> &str {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let start = code[..at]
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| is_word(*c))
+        .last()
+        .map_or(at, |(i, _)| i);
+    let end = code[at..]
+        .find(|c: char| !is_word(c))
+        .map_or(code.len(), |i| at + i);
+    &code[start..end]
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn outcome(
@@ -209,5 +241,18 @@ fn outcome(
         Err(other) => Outcome::Failed {
             message: other.to_string().trim().to_owned(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::word_at;
+
+    #[test]
+    fn the_word_under_the_cursor() {
+        assert_eq!(word_at("x + total_é", 12), "total_é");
+        assert_eq!(word_at("x + total", 6), "total");
+        assert_eq!(word_at("a.b", 1), "a");
+        assert_eq!(word_at("", 0), "");
     }
 }

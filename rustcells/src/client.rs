@@ -406,7 +406,12 @@ impl Process {
             Some(s) => format!("the Rust companion stopped ({s})"),
             None => "the Rust companion closed its output".to_owned(),
         };
-        tracing::warn!("{why}");
+        if self.has_ended() {
+            // Stopped on purpose (`%rust.reset`, an interrupt that did not stop in time).
+            tracing::info!("{why}");
+        } else {
+            tracing::warn!("{why}");
+        }
         self.end(&why);
     }
 }

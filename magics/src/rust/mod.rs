@@ -232,7 +232,8 @@ fn show(data: std::collections::BTreeMap<String, String>, out: &mut dyn Output) 
         )
     });
     if rich.is_empty() {
-        return Some(Bundle::text(plain));
+        // A statement's `()` is no value worth showing, as IPython shows no `None`.
+        return (plain != "()").then(|| Bundle::text(plain));
     }
     let mut bundle = Bundle::text(plain);
     for (mime, content) in data.into_iter().filter(|(m, _)| m != "text/plain") {
