@@ -71,12 +71,17 @@ fuzz:
 
 test: lint rust-test py-test fuzz
 
-bench: kernelspec
+# The Rust-cell anchor, evcxr_jupyter 0.22, is built once with cargo (about 10 minutes) outside
+# the clone.
+EVCXR_ANCHOR ?= $(HOME)/.cache/azq/anchors/evcxr
+bench: kernelspec rust
+	test -x $(EVCXR_ANCHOR)/bin/evcxr_jupyter || $(CARGO) install evcxr_jupyter@0.22.0 --locked --root $(EVCXR_ANCHOR)
 	AZQ_BIN=$(AZQ) $(PY) bench/kernel_bench.py
 	AZQ_BIN=$(AZQ) $(PY) bench/connect_bench.py
 	AZQ_BIN=$(AZQ) $(PY) bench/jobs_bench.py
 	AZQ_BIN=$(AZQ) $(PY) bench/sim_bench.py
 	AZQ_BIN=$(AZQ) $(PY) bench/diagram_bench.py
+	EVCXR_JUPYTER=$(EVCXR_ANCHOR)/bin/evcxr_jupyter AZQ_BIN=$(AZQ) $(PY) bench/rust_bench.py
 	$(CARGO) run --release --locked -p azq-emulator --example load
 
 clean:
