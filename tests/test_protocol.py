@@ -333,16 +333,6 @@ def test_errors_point_at_the_bad_text(kernel):
     assert err[0]["content"]["traceback"][1:] == ["2 | %lsmagik", "    ^^^^^^^^"]
 
 
-def test_rust_code_says_rust_cells_are_not_in_this_build(kernel):
-    _, kc = kernel
-    reply, _ = run(kc, "let x = 1;")
-    assert reply["content"]["ename"] == "RustCellsUnavailable"
-    evalue = reply["content"]["evalue"]
-    assert "not available in this build" in evalue
-    # No advice that cannot be followed: no crate of azq has a `rust` feature.
-    assert "--features" not in evalue and "cargo build" not in evalue
-
-
 def test_quotas_is_a_magic_and_a_misspelling_gets_did_you_mean(kernel):
     _, kc = kernel
     reply, _ = run(kc, "%azure.qutoas")

@@ -31,7 +31,7 @@ pub fn run(events: &Events, interrupter: &Interrupter, work: &Receiver<Request>)
         Ok(started) => started,
         Err(why) => {
             events.send(&Event::Failed {
-                message: why.to_string().trim().to_owned(),
+                message: format!("{}{}", why.to_string().trim(), toolchain_report()),
             });
             std::process::exit(3);
         }
@@ -178,6 +178,33 @@ pub fn run(events: &Events, interrupter: &Interrupter, work: &Receiver<Request>)
         };
         events.send(&event);
     }
+}
+
+/// What cargo and rustc say when asked their versions, when either fails: evcxr's own error
+/// ("No such file or directory") does not say which program, nor why (a rustup without a
+/// default toolchain, a HOME without rustup's folders).
+fn toolchain_report() -> String {
+    let mut report = String::new();
+    for program in ["cargo", "rustc"] {
+        let problem = match std::process::Command::new(program)
+            .arg("--version")
+            .stdin(std::process::Stdio::null())
+            .output()
+        {
+            Ok(out) if out.status.success() => continue,
+            Ok(out) => String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("it failed")
+                .trim()
+                .chars()
+                .take(300)
+                .collect(),
+            Err(why) => why.to_string(),
+        };
+        report.push_str(&format!("; `{program} --version`: {problem}"));
+    }
+    report
 }
 
 /// The identifier around byte `at` of `code`.

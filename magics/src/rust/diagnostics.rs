@@ -8,7 +8,22 @@ const MAX_SHOWN: usize = 10;
 
 /// The traceback of a cell whose Rust part (starting on cell line `first_line`) did not compile.
 pub fn compile_traceback(diagnostics: &[Diagnostic], first_line: usize, cell: &str) -> Vec<String> {
-    let lines: Vec<&str> = cell.lines().collect();
+    // The cell's lines are echoed: every secret in them is starred out, one `*` a character,
+    // so the carets still line up; rustc's words may quote the code, so they are checked too.
+    let masked = mask_secrets(cell);
+    let lines: Vec<&str> = masked.lines().collect();
+    let secrets: Vec<&str> = crate::engine::secret_spans(cell)
+        .into_iter()
+        .filter_map(|span| cell.get(span))
+        .filter(|secret| !secret.is_empty())
+        .collect();
+    let hide = |text: &str| {
+        let mut text = crate::secrets::hide_fields(&crate::engine::redact_secrets(text));
+        for secret in &secrets {
+            text = text.replace(secret, "<hidden>");
+        }
+        text
+    };
     let mut out = Vec::new();
     for d in diagnostics.iter().take(MAX_SHOWN) {
         let code = d
@@ -19,7 +34,8 @@ pub fn compile_traceback(diagnostics: &[Diagnostic], first_line: usize, cell: &s
         let colour = if d.level == "error" { "31" } else { "33" };
         out.push(format!(
             "\x1b[1;{colour}m{}{code}\x1b[0m: {}",
-            d.level, d.message
+            d.level,
+            hide(&d.message)
         ));
         let mut labels: Vec<&Label> = d.labels.iter().collect();
         labels.sort_by_key(|l| (l.line, l.column));
@@ -47,19 +63,36 @@ pub fn compile_traceback(diagnostics: &[Diagnostic], first_line: usize, cell: &s
             if let Some(text) = lines.get(line_no - 1) {
                 out.push(format!("{line_no:>gutter$} | {text}"));
                 for label in &labels[at..at + same] {
-                    out.push(marker_row(label, text, gutter));
+                    out.push(hide(&marker_row(label, text, gutter)));
                 }
             }
             at += same;
         }
         for help in &d.help {
-            out.push(format!("help: {help}"));
+            out.push(hide(&format!("help: {help}")));
         }
     }
     if diagnostics.len() > MAX_SHOWN {
         out.push(format!("… and {} more", diagnostics.len() - MAX_SHOWN));
     }
     out
+}
+
+/// `cell` with each secret the magics recognise replaced by as many `*`s as it has characters.
+fn mask_secrets(cell: &str) -> String {
+    let mut shown = String::with_capacity(cell.len());
+    let mut at = 0;
+    for span in crate::engine::secret_spans(cell) {
+        let (a, b) = (span.start.max(at), span.end.min(cell.len()));
+        if a >= b || !cell.is_char_boundary(a) || !cell.is_char_boundary(b) {
+            continue;
+        }
+        shown.push_str(&cell[at..a]);
+        shown.push_str(&"*".repeat(cell[a..b].chars().count()));
+        at = b;
+    }
+    shown.push_str(&cell[at..]);
+    shown
 }
 
 /// Carets (primary) or dashes under a label's span, and its text.
@@ -129,6 +162,23 @@ mod tests {
         );
         assert_eq!(shown.len(), 5, "the line is shown once: {shown:?}");
         assert!(!shown.iter().any(|l| l.contains("evcxr")));
+    }
+
+    #[test]
+    fn secrets_on_the_shown_line_are_starred_and_the_carets_still_line_up() {
+        let cell = "my key: ApiKey=sentinel-7f3a;";
+        let mut error = mismatch(1);
+        error.labels.truncate(1);
+        error.labels[0].column = 4;
+        error.labels[0].end_column = 7;
+        error.message = "expected `;`, found `ApiKey=sentinel-7f3a`".into();
+        let shown = compile_traceback(&[error], 1, cell).join("\n");
+        assert!(!shown.contains("sentinel-7f3a"), "{shown}");
+        assert!(
+            shown.contains("1 | my key: ApiKey=*************;"),
+            "{shown}"
+        );
+        assert!(shown.contains("  |    ^^^ "), "{shown}");
     }
 
     #[test]
