@@ -179,31 +179,42 @@ impl Companion {
         .await
     }
 
+    /// Sends a request and waits for the event `pick` takes from its answer.
+    async fn answer<T>(
+        &self,
+        request: impl FnOnce(u64) -> Request,
+        pick: impl Fn(Event) -> Option<T>,
+    ) -> Result<T, CompanionError> {
+        let mut answer = self.ask(request).await?;
+        while let Some(event) = answer.next().await {
+            if let Some(found) = pick(event) {
+                return Ok(found);
+            }
+        }
+        Err(CompanionError::Stopped(answer.why_ended()))
+    }
+
     /// Completions at byte offset `cursor`: candidates and the byte range they replace.
     pub async fn complete(
         &self,
         code: &str,
         cursor: usize,
     ) -> Result<(Vec<Candidate>, usize, usize), CompanionError> {
-        let mut answer = self
-            .ask(|id| Request::Complete {
-                id,
-                code: code.to_owned(),
-                cursor,
-            })
-            .await?;
-        while let Some(event) = answer.next().await {
-            if let Event::Completed {
+        let request = |id| Request::Complete {
+            id,
+            code: code.to_owned(),
+            cursor,
+        };
+        self.answer(request, |event| match event {
+            Event::Completed {
                 matches,
                 start,
                 end,
                 ..
-            } = event
-            {
-                return Ok((matches, start, end));
-            }
-        }
-        Err(CompanionError::Stopped(answer.why_ended()))
+            } => Some((matches, start, end)),
+            _ => None,
+        })
+        .await
     }
 
     /// What rust-analyzer knows about the code at byte offset `cursor` (MIME type to text).
@@ -212,19 +223,16 @@ impl Companion {
         code: &str,
         cursor: usize,
     ) -> Result<std::collections::BTreeMap<String, String>, CompanionError> {
-        let mut answer = self
-            .ask(|id| Request::Inspect {
-                id,
-                code: code.to_owned(),
-                cursor,
-            })
-            .await?;
-        while let Some(event) = answer.next().await {
-            if let Event::Inspected { data, .. } = event {
-                return Ok(data);
-            }
-        }
-        Err(CompanionError::Stopped(answer.why_ended()))
+        let request = |id| Request::Inspect {
+            id,
+            code: code.to_owned(),
+            cursor,
+        };
+        self.answer(request, |event| match event {
+            Event::Inspected { data, .. } => Some(data),
+            _ => None,
+        })
+        .await
     }
 
     /// Asks the running cell to stop (its evaluation process is killed).
