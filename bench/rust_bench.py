@@ -3,7 +3,8 @@
 run, measured from the client side with jupyter_client, printed as ratios (anchor / azq, so
 above 1 means azq is faster).
 
-  start         KernelManager.start_kernel -> kernel ready (kernel_info_reply and IOPub)
+  start         spawn -> kernel ready (kernel_info_reply and an IOPub message), measured as
+                bench/kernel_bench.py does (launch_kernel, sockets polled directly)
   first cell    `let x = 40 + 2; x` sent right after ready -> execute_reply and idle
   start+first   start plus first cell: what a user waits from opening the notebook
   next cell     `x + 1`, median of 5
@@ -26,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from jupyter_client.manager import KernelManager
+from kernel_bench import Probe
 
 ROOT = Path(__file__).resolve().parent.parent
 AZQ = Path(os.environ.get("AZQ_BIN", ROOT / "target/release/azq"))
@@ -79,33 +80,19 @@ def register(prefix: Path) -> None:
     os.environ["JUPYTER_PATH"] = str(prefix)
 
 
-def execute(kc, code: str, timeout: float = 300) -> float:
-    t = time.perf_counter()
-    reply = kc.execute_interactive(code, timeout=timeout, output_hook=lambda m: None)
-    took = time.perf_counter() - t
-    if reply["content"]["status"] != "ok":
-        raise SystemExit(f"{code!r} failed: {reply['content']}")
-    return took
-
-
 def one_round(kernel: str) -> dict:
-    km = KernelManager(kernel_name=kernel)
-    t = time.perf_counter()
-    km.start_kernel()
-    kc = km.client()
-    kc.start_channels()
-    kc.wait_for_ready(timeout=120)
-    start = time.perf_counter() - t
-    pid = km.provisioner.process.pid
-    time.sleep(2)
+    probe = Probe(kernel)
+    start = probe.ready_s
+    pid = probe.pid()
+    probe.drain(2)
     idle_before = rss_kib(pid), sum(tree_rss_kib(c) for c in children(pid))
-    first = execute(kc, "let x = 40 + 2; x")
-    nxt = [execute(kc, "x + 1") for _ in range(5)]
-    new = [execute(kc, f"let v{i} = x + {i}; v{i}") for i in range(5)]
-    time.sleep(2)
+    # A first cell includes the companion's start (azq) or nothing more (evcxr_jupyter).
+    first = probe.execute("let x = 40 + 2; x", deadline_s=300) / 1000
+    nxt = [probe.execute("x + 1") / 1000 for _ in range(5)]
+    new = [probe.execute(f"let v{i} = x + {i}; v{i}") / 1000 for i in range(5)]
+    probe.drain(2)
     idle_after = rss_kib(pid), sum(tree_rss_kib(c) for c in children(pid))
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    probe.close()
     return {
         "start": start,
         "first": first,

@@ -237,6 +237,12 @@ def test_a_session_of_magics_never_starts_the_companion_until_rust_appears(tmp_p
             time.sleep(0.05)
         assert companions(km), "is_complete on Rust code starts the companion"
         assert rss_kib(pid) - before < 8 * 1024, "the kernel itself stays small"
+        started = companions(km)
+    # The kernel's shutdown takes the companion with it.
+    deadline = time.monotonic() + 5
+    while any(Path(f"/proc/{p}").exists() for p in started) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(Path(f"/proc/{p}").exists() for p in started), "the companion outlived its kernel"
 
 
 def test_the_companions_stderr_goes_to_the_kernels_log_not_to_cells(tmp_path):

@@ -58,7 +58,7 @@ pub enum MagicError {
     #[error("{message}")]
     RustToolchainMissing { message: String },
     /// The companion could not start, or stopped while the cell ran.
-    #[error("{message}; its variables are gone, and the next Rust cell starts a fresh one")]
+    #[error("{message}")]
     RustCompanionStopped { message: String },
     /// rustc refused the cell; `first_line` is the cell line the Rust code starts on.
     #[error("{}", compile_summary(diagnostics, *first_line))]

@@ -93,8 +93,14 @@ impl RustCells {
                 Some(Event::Executed { outcome, .. }) => break outcome,
                 Some(_) => {}
                 None => {
+                    let why = answer.why_ended();
+                    let next = if why.contains("could not start") {
+                        "the next Rust cell tries again"
+                    } else {
+                        "its variables are gone, and the next Rust cell starts a fresh one"
+                    };
                     return Err(MagicError::RustCompanionStopped {
-                        message: answer.why_ended(),
+                        message: format!("{why}; {next}"),
                     });
                 }
             }
