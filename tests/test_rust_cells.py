@@ -334,3 +334,31 @@ def test_completion_and_inspection_of_rust_code(rust):
     # `()` is no value: a statement-only cell shows nothing.
     ran = run(kc, 'for _ in 0..1 { println!("once"); }')
     assert ran.result is None and "once" in ran.text()
+
+
+def test_the_companions_build_folder_goes_with_it(tmp_path):
+    """evcxr builds each cell in a folder of its own; a companion stopped by `%rust.reset`, by
+    a crash or by the kernel's shutdown must not leave it behind (tens of MB each)."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = dict(os.environ, TMPDIR=str(scratch))
+    with kernel_and_manager(env) as (kc, km):
+        assert run(kc, "let a = 1; a", timeout=FIRST).data("text/plain") == "1"
+        assert any(scratch.iterdir()), "the build folder is where TMPDIR says"
+        run(kc, "%rust.reset")
+        deadline = time.monotonic() + 5
+        while any(scratch.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list(scratch.iterdir()) == [], "reset left its folder"
+        assert run(kc, "let b = 2; b", timeout=FIRST).data("text/plain") == "2"
+        (pid,) = companions(km)
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while any(scratch.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list(scratch.iterdir()) == [], "a crash left its folder"
+        assert run(kc, "let c = 3; c", timeout=FIRST).data("text/plain") == "3"
+    deadline = time.monotonic() + 5
+    while any(scratch.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(scratch.iterdir()) == [], "the kernel's shutdown left the folder"

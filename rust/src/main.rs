@@ -121,7 +121,15 @@ fn read_requests(work: mpsc::Sender<Request>, interrupter: &Interrupter) {
             Err(why) => eprintln!("azq-rust: ignoring a request that does not parse: {why}"),
         }
     }
-    // The kernel is gone or asked us to go: stop the evaluation process with us.
+    // The kernel is gone or asked us to go: stop the evaluation process with us, and remove
+    // the build folder the kernel made for us (it cannot, if it was killed).
     interrupter.kill();
+    if std::env::var_os("AZQ_RUST_OWNS_TMPDIR").is_some()
+        && let Some(dir) = std::env::var_os("EVCXR_TMPDIR")
+    {
+        // The evaluation process may hold files open for a moment after its kill.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let _ = std::fs::remove_dir_all(dir);
+    }
     std::process::exit(0);
 }

@@ -74,17 +74,21 @@ pub fn run(events: &Events, interrupter: &Interrupter, work: &Receiver<Request>)
         });
     }
     // Output is sent before the cell's end: wait until both channels are empty and nothing
-    // taken off them is still on its way, twice in a row (evcxr's stderr reader may be a line
-    // behind the process), for at most 200 ms.
+    // taken off them is still on its way, at two checks 1 ms apart (evcxr's stderr reader
+    // may be a line behind the process), for at most 200 ms.
     let settle = || {
         let deadline = Instant::now() + Duration::from_millis(200);
+        let idle = || {
+            pending.0.is_empty()
+                && pending.1.is_empty()
+                && current.lock().unwrap_or_else(|e| e.into_inner()).in_flight == 0
+        };
         let mut quiet_checks = 0;
         while quiet_checks < 2 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(2));
-            let idle = pending.0.is_empty()
-                && pending.1.is_empty()
-                && current.lock().unwrap_or_else(|e| e.into_inner()).in_flight == 0;
-            quiet_checks = if idle { quiet_checks + 1 } else { 0 };
+            if quiet_checks > 0 || !idle() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            quiet_checks = if idle() { quiet_checks + 1 } else { 0 };
         }
     };
 

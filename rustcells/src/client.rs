@@ -50,6 +50,9 @@ struct Process {
     child: Mutex<Child>,
     /// The process group: the companion and the evaluation process it starts.
     group: Option<i32>,
+    /// evcxr's build folder, made here and removed here once the companion has ended: a
+    /// killed companion cannot remove it itself.
+    build_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Default)]
@@ -93,6 +96,28 @@ impl Drop for Inner {
             .take()
         {
             process.kill();
+            process.remove_build_dir();
+        }
+    }
+}
+
+/// A new private folder for evcxr's builds under the system's temporary folder (TMPDIR),
+/// created exclusively (0700, a name nobody can guess), or `None` when the user chose one
+/// with `EVCXR_TMPDIR` or it cannot be made (evcxr then makes its own).
+fn new_build_dir() -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    if std::env::var_os("EVCXR_TMPDIR").is_some() {
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!("azq-rust-{}", uuid::Uuid::new_v4().simple()));
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => Some(dir),
+        Err(why) => {
+            tracing::warn!(
+                "no build folder for the Rust companion in {}: {why}",
+                dir.display()
+            );
+            None
         }
     }
 }
@@ -261,7 +286,15 @@ impl Companion {
 impl Process {
     fn spawn(places: &Places) -> Result<Arc<Process>, CompanionError> {
         let found = locate(places).map_err(CompanionError::Missing)?;
+        let build_dir = new_build_dir();
         let mut command = Command::new(&found.companion);
+        if let Some(dir) = &build_dir {
+            // The companion removes it when the kernel goes (stdin closes); the kernel, when
+            // the companion goes.
+            command
+                .env("EVCXR_TMPDIR", dir)
+                .env("AZQ_RUST_OWNS_TMPDIR", "1");
+        }
         command
             .env("PATH", &found.path)
             .stdin(std::process::Stdio::piped())
@@ -272,6 +305,9 @@ impl Process {
             .process_group(0)
             .kill_on_drop(true);
         let mut child = command.spawn().map_err(|why| {
+            if let Some(dir) = &build_dir {
+                let _ = std::fs::remove_dir_all(dir);
+            }
             CompanionError::Stopped(format!(
                 "`{}` could not be started: {why}",
                 found.companion.display()
@@ -286,6 +322,7 @@ impl Process {
             routes: Mutex::new(Routes::default()),
             child: Mutex::new(child),
             group,
+            build_dir,
         });
         tracing::info!(
             "started the Rust companion {} (pid {group:?}, toolchain in {})",
@@ -324,6 +361,18 @@ impl Process {
         let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
         routes.ended.get_or_insert_with(|| why.to_owned());
         routes.waiting.clear();
+    }
+
+    fn remove_build_dir(&self) {
+        if let Some(dir) = &self.build_dir
+            && let Err(why) = std::fs::remove_dir_all(dir)
+            && why.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(
+                "the Rust build folder {} was not removed: {why}",
+                dir.display()
+            );
+        }
     }
 
     fn kill(&self) {
@@ -414,6 +463,15 @@ impl Process {
             Some(s) => format!("the Rust companion stopped ({s})"),
             None => "the Rust companion closed its output".to_owned(),
         };
+        // Its evaluation process may outlive it by a moment (it exits when its stdin closes):
+        // stop the group before the folder goes.
+        if let Some(group) = self.group {
+            // SAFETY: as in `kill`.
+            unsafe {
+                libc::kill(-group, libc::SIGKILL);
+            }
+        }
+        self.remove_build_dir();
         if self.has_ended() {
             // Stopped on purpose (`%rust.reset`, an interrupt that did not stop in time).
             tracing::info!("{why}");
