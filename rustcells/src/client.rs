@@ -143,12 +143,6 @@ impl Companion {
         self.current().is_some()
     }
 
-    /// The companion's process id, while it runs.
-    pub fn pid(&self) -> Option<u32> {
-        self.current()
-            .and_then(|p| p.child.lock().unwrap_or_else(|e| e.into_inner()).id())
-    }
-
     fn current(&self) -> Option<Arc<Process>> {
         let mut slot = self.inner.process.lock().unwrap_or_else(|e| e.into_inner());
         if slot.as_ref().is_some_and(|p| p.has_ended()) {

@@ -52,11 +52,6 @@ impl RustCells {
         }
     }
 
-    /// The companion handle, for completion and inspection outside cells.
-    pub fn companion(&self) -> &Companion {
-        &self.companion
-    }
-
     /// Runs `code`, which starts at byte `start` of `cell`.
     pub(crate) async fn run(
         &self,
