@@ -37,7 +37,8 @@ fn line_around(code: &str, cursor: usize) -> (usize, &str) {
     (start, &code[start..end])
 }
 
-fn floor(text: &str, mut i: usize) -> usize {
+/// `i`, moved back to a character boundary of `text` (and not past its end).
+pub(crate) fn floor(text: &str, mut i: usize) -> usize {
     i = i.min(text.len());
     while !text.is_char_boundary(i) {
         i -= 1;

@@ -132,8 +132,8 @@ impl RustCells {
         let (start, code) = code_at(cell, cursor)?;
         let (candidates, from, to) = self.companion.complete(code, cursor - start).await.ok()?;
         let (from, to) = (
-            floor_char_boundary(code, from.min(cursor - start)),
-            floor_char_boundary(code, to.clamp(cursor - start, code.len())),
+            crate::assist::floor(code, from.min(cursor - start)),
+            crate::assist::floor(code, to.clamp(cursor - start, code.len())),
         );
         let typed = &code[from..cursor - start];
         let mut completion = Completion {
@@ -183,14 +183,6 @@ pub fn code_at(cell: &str, cursor: usize) -> Option<(usize, &str)> {
         }
         _ => None,
     })
-}
-
-fn floor_char_boundary(text: &str, at: usize) -> usize {
-    let mut at = at.min(text.len());
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
