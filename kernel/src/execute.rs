@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use azq_magics::{CellOptions, Engine};
 use jupyter_protocol::{
     ExecuteInput, ExecuteReply, ExecuteRequest, ExecuteResult, ExecutionCount, ExecutionState,
-    ExpressionResult, JupyterMessageContent, Payload, ReplyStatus, Transient,
+    ExpressionResult, JupyterMessageContent, Payload, ReplyStatus, Transient, UnknownMessage,
 };
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -108,15 +108,15 @@ impl State {
         let iopub = self.ex.iopub.clone();
         iopub.status(Some(&parent), ExecutionState::Busy);
         if self.queued_behind_failure(received) {
-            self.reply(
-                &parent,
-                ExecuteReply {
-                    status: ReplyStatus::Aborted,
-                    execution_count: ExecutionCount::new(self.count),
-                    user_expressions: Some(HashMap::new()),
-                    ..ExecuteReply::default()
-                },
-            );
+            // `{"status": "aborted"}` alone, as ipykernel sends: with an execution count,
+            // JupyterLab shows the failed cell's number on every skipped cell.
+            let content = JupyterMessageContent::UnknownMessage(UnknownMessage {
+                msg_type: "execute_reply".to_owned(),
+                content: serde_json::json!({ "status": "aborted" }),
+            });
+            self.ex
+                .replies
+                .send(self.ex.signer.encode(&parent.ids, Some(&parent), &content));
             iopub.status(Some(&parent), ExecutionState::Idle);
             return;
         }
