@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nbformat
@@ -36,3 +37,15 @@ def test_quickstart_shows_the_magics_and_hides_the_secret():
     assert "<hidden: 17 characters>" in plain
     # The secret appears once: in the cell the user typed, never in an output.
     assert text.count("not-a-real-secret") == 1
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_metadata_matches_the_kernelspec(path: Path):
+    """JupyterLab rewrites a notebook whose kernelspec metadata differs from the installed
+    kernelspec on open and save; they must agree, so opening is not a change."""
+    spec = json.loads((Path(__file__).resolve().parent.parent / "kernelspec" / "kernel.json").read_text())
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata.kernelspec == {"name": "azq", "display_name": spec["display_name"], "language": spec["language"]}
+    # Stored without outputs or execution counts.
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.outputs == [] and c.execution_count is None for c in code)
