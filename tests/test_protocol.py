@@ -413,3 +413,49 @@ def test_heartbeat_answers_while_a_long_cell_runs(kernel):
         kc.control_channel.send(kc.session.msg("interrupt_request", {}))
         kc.control_channel.get_msg(timeout=TIMEOUT)
         shell_reply(kc, msg_id)
+
+
+def _table_rows(html: str) -> list[list[tuple[str, str, str]]]:
+    """Each <tr> of `html` as its cells: (tag, colspan, text)."""
+    from html.parser import HTMLParser
+
+    rows: list[list[tuple[str, str, str]]] = []
+
+    class Rows(HTMLParser):
+        cell = None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "tr":
+                rows.append([])
+            elif tag in ("td", "th"):
+                self.cell = [tag, dict(attrs).get("colspan", "1"), ""]
+
+        def handle_endtag(self, tag):
+            if tag in ("td", "th") and self.cell:
+                rows[-1].append(tuple(self.cell))
+                self.cell = None
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell[2] += data
+
+    Rows().feed(html)
+    return rows
+
+
+def test_target_table_columns_hold_what_their_headings_say(kernel):
+    """A provider's availability sits under "Current Availability", not under the queue time."""
+    _, kc = kernel
+    reply, msgs = run(kc, "%azure.connect emulator")
+    html = next(m["content"]["data"]["text/html"] for m in msgs if m["msg_type"] == "execute_result")
+    table = html[html.index('<table class="azq-targets"'):]
+    rows = _table_rows(table[: table.index("</table>")])
+    heads = [c[2] for c in rows[0]]
+    assert heads == ["Target ID", "Current Availability", "Average Queue Time (Seconds)"]
+    providers = [r for r in rows[1:] if r[0][0] == "th"]
+    assert providers, rows
+    for row in rows[1:]:
+        assert [c[1] for c in row] == ["1", "1", "1"], row
+    for row in providers:
+        assert row[1][2].strip() in ("Available", "Degraded", "Unavailable"), row
+        assert row[2][2].strip() == "", row

@@ -98,7 +98,7 @@ pub fn connection(c: &Connection, age: Duration) -> Bundle {
         for p in &c.providers {
             plain.push_str(&format!("{:<w0$}  {}\n", p.id, p.current_availability));
             html.push_str(&format!(
-                "<tbody><tr><th colspan=\"2\" style=\"text-align:start\">{}</th><td style=\"text-align:end\">{}</td></tr>",
+                "<tbody><tr><th style=\"text-align:start\">{}</th><td style=\"text-align:start\">{}</td><td></td></tr>",
                 escape_html(&p.id),
                 badge(&p.current_availability)
             ));
