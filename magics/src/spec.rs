@@ -199,21 +199,23 @@ impl MagicSpec {
         let mut html = format!(
             "<div class=\"azq-help\"><p><code>{}</code>: {}</p><p>{}</p>",
             escape_html(self.usage),
-            escape_html(self.summary),
-            escape_html(self.description)
+            prose_html(self.summary),
+            prose_html(self.description)
         );
         if !self.params.is_empty() {
             plain.push_str("\nParameters:\n");
             html.push_str(
-                "<table><thead><tr><th>Parameter</th><th>Meaning</th></tr></thead><tbody>",
+                "<table><thead><tr><th style=\"text-align:start\">Parameter</th>\
+                 <th style=\"text-align:start\">Meaning</th></tr></thead><tbody>",
             );
             for p in self.params {
                 let shown = param_shape(p);
                 plain.push_str(&format!("  {shown:<18} {}\n", p.help));
                 html.push_str(&format!(
-                    "<tr><td><code>{}</code></td><td>{}</td></tr>",
+                    "<tr><td style=\"text-align:start\"><code>{}</code></td>\
+                     <td style=\"text-align:start\">{}</td></tr>",
                     escape_html(&shown),
-                    escape_html(p.help)
+                    prose_html(p.help)
                 ));
             }
             html.push_str("</tbody></table>");
@@ -227,10 +229,11 @@ impl MagicSpec {
                     e.code.replace('\n', "\n  "),
                     e.says
                 ));
+                // Long example lines scroll sideways instead of breaking inside words.
                 html.push_str(&format!(
-                    "<pre>{}</pre><p>{}</p>",
+                    "<pre style=\"white-space:pre;overflow-x:auto\">{}</pre><p>{}</p>",
                     escape_html(e.code),
-                    escape_html(e.says)
+                    prose_html(e.says)
                 ));
             }
         }
@@ -244,6 +247,25 @@ impl MagicSpec {
         html.push_str("</div>");
         Bundle::text(plain).with_html(html)
     }
+}
+
+/// Help prose as HTML: escaped, with its Markdown code spans (`` `x` ``) as `<code>`.
+pub fn prose_html(text: &str) -> String {
+    let mut html = String::with_capacity(text.len() + 16);
+    let backticks = text.matches('`').count();
+    for (i, piece) in text.split('`').enumerate() {
+        // Odd pieces sit between a pair of backticks; a lone last one is shown as typed.
+        let closed = i % 2 == 1 && backticks > i;
+        if closed {
+            html.push_str(&format!("<code>{}</code>", escape_html(piece)));
+        } else {
+            if i % 2 == 1 {
+                html.push('`');
+            }
+            html.push_str(&escape_html(piece));
+        }
+    }
+    html
 }
 
 /// How a parameter looks when written: `-u`/`--unset`, `key=…`, `NAME`.

@@ -41,18 +41,22 @@ impl Magic for Lsmagic {
         let width = specs.iter().map(|s| s.call_name().len()).max().unwrap_or(0);
         let mut plain = String::new();
         let mut html = String::from(
-            "<table class=\"azq-lsmagic\"><thead><tr><th>Magic</th><th>What it does</th></tr></thead><tbody>",
+            "<table class=\"azq-lsmagic\"><thead><tr><th style=\"text-align:start\">Magic</th>\
+             <th style=\"text-align:start\">What it does</th></tr></thead><tbody>",
         );
         for (form, title) in [(Form::Line, "Line magics"), (Form::Cell, "Cell magics")] {
             plain.push_str(title);
             plain.push_str(":\n");
-            html.push_str(&format!("<tr><th colspan=\"2\">{title}</th></tr>"));
+            html.push_str(&format!(
+                "<tr><th colspan=\"2\" style=\"text-align:start\">{title}</th></tr>"
+            ));
             for s in specs.iter().filter(|s| s.form == form) {
                 plain.push_str(&format!("  {:<width$}  {}\n", s.call_name(), s.summary));
                 html.push_str(&format!(
-                    "<tr><td><code>{}</code></td><td>{}</td></tr>",
+                    "<tr><td style=\"text-align:start\"><code>{}</code></td>\
+                     <td style=\"text-align:start\">{}</td></tr>",
                     escape_html(&s.call_name()),
-                    escape_html(s.summary)
+                    crate::spec::prose_html(s.summary)
                 ));
             }
         }
