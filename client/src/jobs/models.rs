@@ -537,9 +537,14 @@ mod tests {
 
     #[test]
     fn the_spec_example_reads_in_full() {
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/fixtures/azure-quantum-api/specification/quantum/data-plane/Quantum/preview/2026-08-01-preview/examples/Jobs_Get.json"
+        // The crate's folder as cargo gives it when the test runs (a test binary reused from a
+        // checkout at another path, through a shared target dir, still finds the file).
+        let root = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+            || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+            std::path::PathBuf::from,
+        );
+        let text = std::fs::read_to_string(root.join(
+            "../tests/fixtures/azure-quantum-api/specification/quantum/data-plane/Quantum/preview/2026-08-01-preview/examples/Jobs_Get.json",
         ))
         .unwrap();
         let example: Value = serde_json::from_str(&text).unwrap();
