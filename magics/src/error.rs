@@ -109,7 +109,13 @@ fn compile_summary(
         .iter()
         .find(|l| l.primary)
         .or(first.labels.first())
-        .map(|l| format!(" (line {}, column {})", first_line + l.line - 1, l.column))
+        .map(|l| {
+            format!(
+                " (line {}, column {})",
+                (first_line + l.line).saturating_sub(1),
+                l.column
+            )
+        })
         .unwrap_or_default();
     let more = match errors.len() {
         0 | 1 => String::new(),

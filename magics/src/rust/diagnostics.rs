@@ -41,26 +41,26 @@ pub fn compile_traceback(diagnostics: &[Diagnostic], first_line: usize, cell: &s
         labels.sort_by_key(|l| (l.line, l.column));
         let gutter = labels
             .iter()
-            .map(|l| (first_line + l.line - 1).to_string().len())
+            .map(|l| ((first_line + l.line).saturating_sub(1)).to_string().len())
             .max()
             .unwrap_or(1);
         if let Some(primary) = labels.iter().find(|l| l.primary).or(labels.first()) {
             out.push(format!(
                 "{} --> line {}, column {}",
                 " ".repeat(gutter),
-                first_line + primary.line - 1,
+                (first_line + primary.line).saturating_sub(1),
                 primary.column
             ));
         }
         // Each line once, then a marker row per label on it, left to right.
         let mut at = 0;
         while at < labels.len() {
-            let line_no = first_line + labels[at].line - 1;
+            let line_no = (first_line + labels[at].line).saturating_sub(1);
             let same = labels[at..]
                 .iter()
                 .take_while(|l| l.line == labels[at].line)
                 .count();
-            if let Some(text) = lines.get(line_no - 1) {
+            if let Some(text) = line_no.checked_sub(1).and_then(|i| lines.get(i)) {
                 out.push(format!("{line_no:>gutter$} | {text}"));
                 for label in &labels[at..at + same] {
                     out.push(hide(&marker_row(label, text, gutter)));
@@ -184,6 +184,9 @@ mod tests {
     #[test]
     fn labels_outside_the_cell_and_floods_are_bounded() {
         let shown = compile_traceback(&[mismatch(99)], 1, "x");
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        // A label on line 0 (no such line) is skipped, not a panic.
+        let shown = compile_traceback(&[mismatch(0)], 1, "x");
         assert_eq!(shown.len(), 2, "{shown:?}");
         let many = vec![mismatch(1); 25];
         let shown = compile_traceback(&many, 1, "let y: i32 = \"a\";");
