@@ -128,17 +128,12 @@ pub fn dispatch(shared: &Shared, replies: &Replies, request: Request, channel: C
             let completion = shared.completer.complete(&req.code, at);
             if completion.matches.is_empty() && azq_magics::rust::code_at(&req.code, at).is_some() {
                 // Rust code: rust-analyzer answers, in its own time, off the shell loop.
-                let (shared, replies) = (shared.clone(), replies.clone());
-                tokio::spawn(async move {
-                    let rust = tokio::time::timeout(
-                        RUST_ASSIST_TIMEOUT,
-                        shared.rust.complete(&req.code, at),
-                    );
-                    let completion = rust.await.ok().flatten().unwrap_or(completion);
-                    let content: JupyterMessageContent =
-                        complete_reply(&req.code, completion).into();
-                    replies.send(shared.signer.encode(&parent.ids, Some(&parent), &content));
-                    shared.iopub.status(Some(&parent), ExecutionState::Idle);
+                let rust = shared.rust.clone();
+                reply_later(shared, replies, parent, async move {
+                    let found =
+                        tokio::time::timeout(RUST_ASSIST_TIMEOUT, rust.complete(&req.code, at));
+                    let completion = found.await.ok().flatten().unwrap_or(completion);
+                    complete_reply(&req.code, completion).into()
                 });
                 return;
             }
@@ -148,16 +143,11 @@ pub fn dispatch(shared: &Shared, replies: &Replies, request: Request, channel: C
             let at = byte_offset(&req.code, req.cursor_pos);
             let found = assist::inspect(&req.code, at);
             if found.is_none() && azq_magics::rust::code_at(&req.code, at).is_some() {
-                let (shared, replies) = (shared.clone(), replies.clone());
-                tokio::spawn(async move {
-                    let rust = tokio::time::timeout(
-                        RUST_ASSIST_TIMEOUT,
-                        shared.rust.inspect(&req.code, at),
-                    );
-                    let found = rust.await.ok().flatten();
-                    let content: JupyterMessageContent = inspect_reply(found.as_ref()).into();
-                    replies.send(shared.signer.encode(&parent.ids, Some(&parent), &content));
-                    shared.iopub.status(Some(&parent), ExecutionState::Idle);
+                let rust = shared.rust.clone();
+                reply_later(shared, replies, parent, async move {
+                    let found =
+                        tokio::time::timeout(RUST_ASSIST_TIMEOUT, rust.inspect(&req.code, at));
+                    inspect_reply(found.await.ok().flatten().as_ref()).into()
                 });
                 return;
             }
@@ -214,6 +204,22 @@ pub fn dispatch(shared: &Shared, replies: &Replies, request: Request, channel: C
         }
     }
     iopub.status(Some(&parent), ExecutionState::Idle);
+}
+
+/// Answers a request from a task of its own (rust-analyzer takes its time), then closes its
+/// busy with idle, so the shell loop goes on meanwhile.
+fn reply_later(
+    shared: &Shared,
+    replies: &Replies,
+    parent: std::sync::Arc<crate::wire::Parent>,
+    answer: impl std::future::Future<Output = JupyterMessageContent> + Send + 'static,
+) {
+    let (shared, replies) = (shared.clone(), replies.clone());
+    tokio::spawn(async move {
+        let content = answer.await;
+        replies.send(shared.signer.encode(&parent.ids, Some(&parent), &content));
+        shared.iopub.status(Some(&parent), ExecutionState::Idle);
+    });
 }
 
 fn inspect_reply(found: Option<&azq_magics::Bundle>) -> InspectReply {
