@@ -15,7 +15,7 @@ PY := $(VENV)/bin/python
 # The tests' Jupyter stays out of the user's home.
 export JUPYTER_PLATFORM_DIRS := 1
 
-.PHONY: all build rust venv kernelspec demo test lint rust-test py-test fuzz bench clean
+.PHONY: all build rust venv kernelspec demo wheel test lint rust-test py-test fuzz bench clean
 
 all: build
 
@@ -44,6 +44,14 @@ kernelspec: build venv
 demo: kernelspec
 	$(VENV)/bin/jupyter kernelspec list
 	$(PY) tests/run_notebook.py notebooks/quickstart.ipynb --save build/quickstart.ipynb
+
+# The pip-installable azq (pyproject.toml): `pip install build/wheel/azq-*.whl` puts azq on the
+# environment's PATH and its kernelspec in share/jupyter/kernels/azq/. maturin builds into
+# CARGO_TARGET_DIR with the features `make build` resolves, so after it this only packs (~1 s).
+WHEEL_DIR ?= build/wheel
+wheel: venv
+	rm -f $(WHEEL_DIR)/azq-*.whl
+	$(VENV)/bin/maturin build --out $(WHEEL_DIR)
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -22,6 +22,11 @@ const FILES: &[(&str, &[u8])] = &[
 ];
 /// The kernelspec's directory name.
 pub const NAME: &str = "azq";
+/// How the wheel's kernel.json (kernel/wheel/, see pyproject.toml) names the binary: relative to
+/// its own folder, `<prefix>/share/jupyter/kernels/azq`, so that it is the `<prefix>/bin/azq`
+/// pip installed beside it, whatever PATH says. Jupyter (jupyter_client) and VS Code's Jupyter
+/// extension (since 2025.2) substitute `{resource_dir}`.
+pub const WHEEL_BINARY: &str = "{resource_dir}/../../../../bin/azq";
 
 /// Where the kernelspec goes.
 #[derive(Debug, Clone)]
@@ -130,6 +135,23 @@ mod tests {
         assert_eq!(json["argv"][3], "{connection_file}");
         assert_eq!(json["interrupt_mode"], "message");
         assert_eq!(json["language"], "rust");
+    }
+
+    #[test]
+    fn the_wheels_kernelspec_is_this_one_with_the_binary_beside_it() {
+        // At run time: a test binary cargo reuses may have been built from a clone elsewhere.
+        let root = std::env::var("CARGO_MANIFEST_DIR").unwrap();
+        let dir = Path::new(&root).join("wheel/data/share/jupyter/kernels/azq");
+        let wheel: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("kernel.json")).unwrap())
+                .unwrap();
+        let ours: serde_json::Value =
+            serde_json::from_str(&kernel_json(Path::new(WHEEL_BINARY)).unwrap()).unwrap();
+        assert_eq!(wheel, ours);
+        for (name, bytes) in FILES {
+            assert_eq!(&std::fs::read(dir.join(name)).unwrap(), bytes, "{name}");
+        }
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), FILES.len() + 1);
     }
 
     #[test]
