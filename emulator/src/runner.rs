@@ -54,10 +54,22 @@ pub fn resume_after_restart(em: Arc<Emulator>, id: String) {
     start(em, id);
 }
 
+/// The catalogue entry of a job's target.
+fn job_target(em: &Emulator, id: &str) -> Option<&'static crate::catalog::Target> {
+    let store = em.store.locked();
+    let job = store.jobs.get(id)?;
+    target(job.get("target")?.as_str()?)
+}
+
 /// Starts a job's life on the emulator's clock.
 pub fn start(em: Arc<Emulator>, id: String) {
     tokio::spawn(async move {
         tokio::time::sleep(em.config.job_delay).await;
+        // A machine down for maintenance holds its queue, as on Azure: the job stays Waiting
+        // (until cancelled) and takes no turn from the targets that are up.
+        if job_target(&em, &id).is_some_and(|t| t.availability == "Unavailable") {
+            return;
+        }
         // A turn to execute: the job stays Waiting until one is free. Held to the job's end.
         let Ok(_turn) = em.running.acquire().await else {
             return;

@@ -149,10 +149,15 @@ impl Served {
     }
 
     async fn submit_qasm(&self, program: &str, shots: u64) -> String {
+        self.submit_qasm_to("quantinuum.sim.h2-1e", program, shots)
+            .await
+    }
+
+    async fn submit_qasm_to(&self, target: &str, program: &str, shots: u64) -> String {
         let id = uuid::Uuid::new_v4().to_string();
         let (sas, blob) = self.upload(&id, program).await;
         let job = json!({
-            "id": id, "name": "t", "providerId": "quantinuum", "target": "quantinuum.sim.h2-1e",
+            "id": id, "name": "t", "providerId": "quantinuum", "target": target,
             "itemType": "Job", "containerUri": sas, "inputDataUri": blob,
             "inputDataFormat": "honeywell.openqasm.v1", "inputParams": {"shots": shots},
         });
@@ -483,4 +488,29 @@ async fn jobs_beyond_the_bound_wait_their_turn() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert_eq!(most, 1, "more jobs executed at once than the bound");
+}
+
+#[tokio::test]
+async fn a_job_for_an_unavailable_target_waits_in_its_queue_without_holding_a_turn() {
+    // As on Azure: a machine down for maintenance takes jobs and holds them until it is back,
+    // so a job there stays Waiting (and can be cancelled) while other targets run theirs.
+    let s = start(Config {
+        max_running_jobs: 1,
+        ..quick()
+    })
+    .await;
+    let bell =
+        "OPENQASM 2.0; include \"qelib1.inc\"; qreg q[1]; creg c[1]; h q[0]; measure q -> c;";
+    let held = s.submit_qasm_to("quantinuum.qpu.h2-1", bell, 10).await;
+    let other = s.submit_qasm_to("quantinuum.qpu.h2-1", bell, 10).await;
+    let ran = s.finished(&s.submit_qasm(bell, 10).await).await;
+    assert_eq!(ran["status"], "Succeeded", "{ran}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for id in [&held, &other] {
+        assert_eq!(s.job(id).await["status"], "Waiting");
+    }
+    let r = s.ws("POST", &format!("jobs/{held}:cancel"), None).await;
+    assert!(r.status < 300, "{} {}", r.status, r.text());
+    assert_eq!(s.job(&held).await["status"], "Cancelled");
+    assert_eq!(s.job(&other).await["status"], "Waiting");
 }
