@@ -8,11 +8,16 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from test_connect import SECRET, EmulatorLines, fake_az, kernel_env
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+# Runs against a workspace of the reader's: below, against a standalone emulator instead.
+SELF_CONTAINED = [p for p in NOTEBOOKS if p.name != "real-workspace.ipynb"]
+
+
+@pytest.mark.parametrize("path", SELF_CONTAINED, ids=[p.name for p in SELF_CONTAINED])
 def test_notebook_runs(path: Path):
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, kernel_name="azq", timeout=60).execute()
@@ -76,3 +81,46 @@ def test_quickstart_goes_from_nothing_to_a_histogram_with_a_line_of_prose_before
     assert "Waiting" in data("%azure.submit", "text/plain")
     assert "Cancelled" in data("%azure.cancel", "text/plain")
     assert "Utilization" in data("%azure.quotas", "text/plain")
+
+
+def test_the_real_workspace_notebook_signs_in_every_way_against_the_emulator(azq_bin, tmp_path):
+    """notebooks/real-workspace.ipynb with only its parameters cell filled in, as a reader does,
+    and Azure's sign-in and management endpoints pointed at `azq emulator`: every sign-in method
+    it shows connects, the job runs, and the failing cell fails by its name."""
+    em = EmulatorLines(azq_bin, "--auto-approve")
+    try:
+        nb = nbformat.read(NOTEBOOKS[0].parent / "real-workspace.ipynb", as_version=4)
+        params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(params) == 1 and "my-workspace" in params[0].source
+        params[0].source = (f"%env AZURE_QUANTUM_SUBSCRIPTION_ID={em.sub}\n"
+                            f"%env AZURE_QUANTUM_WORKSPACE_RG={em.rg}\n"
+                            f"%env AZURE_QUANTUM_WORKSPACE_NAME={em.ws}")
+        bin_dir, _ = fake_az(tmp_path, em)
+        env = kernel_env(tmp_path, **em.endpoints(), **em.service_principal(),
+                         AZURE_FEDERATED_TOKEN_FILE=em.lines["AZURE_FEDERATED_TOKEN_FILE"],
+                         IDENTITY_ENDPOINT=em.lines["IDENTITY_ENDPOINT"], IDENTITY_HEADER=em.lines["IDENTITY_HEADER"],
+                         AZURE_QUANTUM_CONNECTION_STRING=em.cs)
+        env["PATH"] = f"{bin_dir}:{env['PATH']}"
+        NotebookClient(nb, kernel_name="azq", timeout=60).execute(env=env)
+    finally:
+        em.close()
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    errors = [(c.source, o["ename"]) for c in code for o in c.outputs if o["output_type"] == "error"]
+    assert errors == [("%azure.connect workspace=my-workspace-with-a-typo credential=Environment", "WorkspaceNotFound")]
+    connects = {c.source.split("credential=")[1]: c for c in code
+                if c.source.startswith("%azure.connect credential=")}
+    assert set(connects) == {"Environment", "WorkloadIdentity", "ManagedIdentity", "CLI", "DeviceCode", "ApiKey"}
+    for kind, cell in connects.items():
+        result = [o for o in cell.outputs if o["output_type"] == "execute_result"]
+        assert result, f"{kind}: no result"
+        text = result[-1]["data"]["text/plain"]
+        assert text.startswith(f"Connected to Azure Quantum workspace {em.ws} "), (kind, text)
+        assert result[-1]["data"]["application/x-azq.targets+json"]["credential"] == kind, kind
+    # The device code was shown, then replaced by who signed in.
+    device = connects["DeviceCode"].outputs
+    assert "Signed in as " in "".join(o.get("data", {}).get("text/plain", "") for o in device)
+    executed = next(c for c in code if c.source.startswith("%azure.execute"))
+    assert "Succeeded" in "".join(o.get("data", {}).get("text/plain", "") for o in executed.outputs)
+    # The connection survived the failed connect.
+    assert code[-1].outputs[-1]["data"]["application/x-azq.targets+json"]["credential"] == "ApiKey"
+    assert SECRET not in nbformat.writes(nb) and em.cs.split("ApiKey=")[-1].strip(";") not in nbformat.writes(nb)
