@@ -36,6 +36,14 @@ use crate::stdin::Stdin;
 use crate::to_proto::{error_output, media, reply_error};
 use crate::wire::{Parent, Signer};
 
+/// A cell that is only `exit` or `quit` (with or without `()`): terminal front ends such as
+/// `jupyter console` promise that these leave, which they do when the reply carries an
+/// `ask_exit` payload, as ipykernel sends. Notebooks ignore the payload. None of these is a
+/// Rust statement that could mean anything else alone in a cell.
+fn asks_to_leave(code: &str) -> bool {
+    matches!(code.trim(), "exit" | "quit" | "exit()" | "quit()")
+}
+
 pub struct Job {
     pub parent: Arc<Parent>,
     pub request: ExecuteRequest,
@@ -150,11 +158,15 @@ impl State {
             allow_stdin: request.allow_stdin,
         };
         let started = Instant::now();
-        let result = self
-            .ex
-            .engine
-            .run_cell(&request.code, options, &mut out, &token)
-            .await;
+        let leave = asks_to_leave(&request.code);
+        let result = if leave {
+            Ok(None)
+        } else {
+            self.ex
+                .engine
+                .run_cell(&request.code, options, &mut out, &token)
+                .await
+        };
         let pages = std::mem::take(&mut out.pages);
 
         let mut reply = ExecuteReply {
@@ -169,6 +181,9 @@ impl State {
             user_expressions: Some(HashMap::new()),
             ..ExecuteReply::default()
         };
+        if leave {
+            reply.payload.push(Payload::AskExit { keepkernel: false });
+        }
         let mut shown = String::new();
         let failed = result.is_err();
         match result {
@@ -246,5 +261,28 @@ impl State {
             results.insert(name.clone(), result);
         }
         results
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::asks_to_leave;
+
+    #[test]
+    fn only_a_cell_of_exit_or_quit_asks_to_leave() {
+        for code in ["exit", "quit", " exit()\n", "quit()", "\nexit\n"] {
+            assert!(asks_to_leave(code), "{code:?}");
+        }
+        for code in [
+            "exit(0)",
+            "std::process::exit(0)",
+            "let exit = 1;",
+            "exit;",
+            "%exit",
+            "exit\nquit",
+            "Exit",
+        ] {
+            assert!(!asks_to_leave(code), "{code:?}");
+        }
     }
 }
