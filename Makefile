@@ -1,5 +1,8 @@
 # azq: the two commands of the README, and their parts.
 #   make demo   build azq, install its kernelspec into a local Jupyter, run the quickstart notebook
+#               (executed notebook and HTML under build/)
+#   make lab    JupyterLab on notebooks/ with azq registered (the venv's Jupyter, loopback)
+#   make wheel  the pip-installable azq under build/wheel/
 #   make test   formatting, lints, Rust tests, and the Python tests with real Jupyter clients
 #   make rust   build azq-rust, the companion that runs Rust cells (evcxr), beside azq
 #   make bench  compare azq with ipykernel and evcxr_jupyter (figures go in bench/README.md)
@@ -15,7 +18,7 @@ PY := $(VENV)/bin/python
 # The tests' Jupyter stays out of the user's home.
 export JUPYTER_PLATFORM_DIRS := 1
 
-.PHONY: all build rust venv kernelspec demo wheel test lint rust-test py-test fuzz bench clean
+.PHONY: all build rust venv kernelspec demo lab wheel test lint rust-test py-test fuzz bench clean
 
 all: build
 
@@ -43,7 +46,16 @@ kernelspec: build venv
 
 demo: kernelspec
 	$(VENV)/bin/jupyter kernelspec list
-	$(PY) tests/run_notebook.py notebooks/quickstart.ipynb --save build/quickstart.ipynb
+	$(PY) tests/run_notebook.py notebooks/quickstart.ipynb --save build/quickstart.ipynb --html build/quickstart.html
+	@echo
+	@echo "To open it: 'make lab' starts JupyterLab on notebooks/ with azq registered (the URL it prints,"
+	@echo "on 127.0.0.1); or open build/quickstart.html in a browser to read the outputs above."
+
+# JupyterLab from the project's venv, on loopback, with azq registered in that venv.
+LAB_PORT ?= 8888
+lab: kernelspec
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) --no-browser --notebook-dir=notebooks \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 # The pip-installable azq (pyproject.toml): `pip install build/wheel/azq-*.whl` puts azq on the
 # environment's PATH and its kernelspec in share/jupyter/kernels/azq/. maturin builds into
