@@ -191,6 +191,12 @@ return [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-
     histogram: [...o.querySelectorAll('.azq-histogram tbody tr')].map(r =>
       [r.querySelector('code')?.textContent, r.querySelectorAll('svg rect').length]),
     json: o.querySelectorAll('.jp-RenderedJSON').length,
+    // Words pushed to the right edge: JupyterLab right-aligns table cells unless told otherwise,
+    // which suits numbers (and the heads above them) only.
+    rightWords: [...o.querySelectorAll('.jp-RenderedHTMLCommon td')]
+      .filter(c => /[A-Za-z]{2}/.test(c.textContent) && !/^[\s\d.,:%()<>\-]*(USD|HQC|EHQC|s|shots)?[\s\d.,%()]*$/.test(c.textContent))
+      .filter(c => ['right', 'end'].includes(getComputedStyle(c).textAlign))
+      .map(c => c.textContent.trim().slice(0, 40)),
     raw: [...o.querySelectorAll('.jp-RenderedText')].map(t => t.textContent)
       .filter(t => /<(table|div|svg|span|p)[ >]/.test(t)).length,
     deviceCode: [...o.querySelectorAll('.azq-device-code')].map(d =>
@@ -249,9 +255,11 @@ def seen(page: Page, cs: list[dict], start: str) -> list[list]:
 
 def shoot(page: Page, name: str, focus: str | None = None):
     if focus:
-        page.locator(focus).first.scroll_into_view_if_needed()
-        # Cells that come into view are painted a moment later (content-visibility).
-        page.wait_for_timeout(700)
+        # Cells that come into view are painted a moment later (content-visibility), and the
+        # cells above them may then change height: scroll again once they have.
+        for _ in range(2):
+            page.locator(focus).first.scroll_into_view_if_needed()
+            page.wait_for_timeout(700)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
 
@@ -261,6 +269,7 @@ def everything_rendered(cs: list[dict]):
         for o in c["outputs"]:
             assert o["json"] == 0, f"a JSON tree instead of a rendering in {c['source'][:40]!r}"
             assert o["raw"] == 0, f"markup shown as text in {c['source'][:40]!r}: {o['text'][:200]}"
+            assert not o["rightWords"], f"words aligned to the right in {c['source'][:40]!r}: {o['rightWords'][:8]}"
 
 
 def test_quickstart_renders_tables_progress_and_histogram(page, lab):

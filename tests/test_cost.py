@@ -128,7 +128,14 @@ def test_quantinuum_estimate_is_the_hqc_formula_and_the_emulators_cost(em, kc, t
     assert data["total"] == 11.2 and data["currency"] == currency
     ran, prompts = run(kc, f"%azure.submit bell target={target} shots=1000 confirm=false")
     assert not prompts
-    events = cost_of(em, job_id(ok(ran)))["events"]
+    jid = job_id(ok(ran))
+    if target == "quantinuum.qpu.h2-1":
+        # Unavailable on the emulator, as a machine down for maintenance: the job waits in its
+        # queue and nothing is billed until it runs.
+        assert em.call("GET", f"jobs/{jid}")["status"] == "Waiting"
+        assert not (em.call("GET", f"jobs/{jid}").get("costEstimate") or {}).get("events")
+        return
+    events = cost_of(em, jid)["events"]
     assert [e["dimensionName"] for e in events] == [currency]
     assert events[0]["amountBilled"] == 11.2
 

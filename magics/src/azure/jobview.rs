@@ -122,20 +122,21 @@ pub fn jobs_table(ws: &WorkspaceRef, rows: &[JobRow], note: Option<&str>) -> Bun
     // One style block for the table: rows carry classes, not styles (a long listing stays
     // small).
     let mut html = String::from(
-        "<style>.azq-jobs th{text-align:start}.azq-jobs .Succeeded{color:#107c10}\
+        "<style>.azq-jobs .Succeeded{color:#107c10}\
          .azq-jobs .Failed{color:#a4262c}.azq-jobs .Cancelled{color:#8a8886}\
          .azq-jobs td:nth-child(3){font-weight:600}</style><table class=\"azq-jobs\"><thead><tr>",
     );
     for h in HEADS {
-        html.push_str(&format!("<th>{h}</th>"));
+        html.push_str(&format!("<th style=\"text-align:start\">{h}</th>"));
     }
     html.push_str("</tr></thead><tbody>");
     let portal = escape_html(&portal_url(ws, ""));
     for r in rows {
         let [name, id, status, rest @ ..] = &r.cells;
         html.push_str(&format!(
-            "<tr><td>{}</td><td><a href=\"{portal}{}\" target=\"_blank\">{}</a></td>\
-             <td class=\"{}\">{}</td>",
+            "<tr><td style=\"text-align:start\">{}</td><td style=\"text-align:start\">\
+             <a href=\"{portal}{}\" target=\"_blank\">{}</a></td>\
+             <td class=\"{}\" style=\"text-align:start\">{}</td>",
             escape_html(name),
             escape_html(&enc(id)),
             escape_html(id),
@@ -143,7 +144,7 @@ pub fn jobs_table(ws: &WorkspaceRef, rows: &[JobRow], note: Option<&str>) -> Bun
             escape_html(status)
         ));
         for c in rest {
-            html.push_str(&format!("<td>{}</td>", escape_html(c)));
+            html.push_str(&super::render::td(&escape_html(c)));
         }
         html.push_str("</tr>");
     }
@@ -237,7 +238,8 @@ pub fn histogram(h: &Histogram, title: &str) -> Bundle {
     for (k, p) in &rows {
         let w = if max > 0.0 { p / max * bar_w } else { 0.0 };
         html.push_str(&format!(
-            "<tr><td><code>{}</code></td><td style=\"text-align:end\">{p:.4}</td><td>\
+            "<tr><td style=\"text-align:start\"><code>{}</code></td><td style=\"text-align:end\">{p:.4}</td>\
+             <td style=\"text-align:start\">\
              <svg width=\"{bar_w}\" height=\"14\" role=\"img\" aria-label=\"{p:.4}\">\
              <rect x=\"0\" y=\"1\" width=\"{w:.1}\" height=\"12\" fill=\"#0078d4\"></rect></svg>\
              </td></tr>",

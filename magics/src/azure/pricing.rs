@@ -367,7 +367,7 @@ impl Estimate {
                 .iter()
                 .map(|r| {
                     format!(
-                        "<tr><td>{}</td><td style=\"text-align:end\">{}</td>\
+                        "<tr><td style=\"text-align:start\">{}</td><td style=\"text-align:end\">{}</td>\
                          <td style=\"text-align:end\">{}</td><td style=\"text-align:end\">{}</td></tr>",
                         escape_html(&r[0]),
                         escape_html(&r[1]),
@@ -380,7 +380,11 @@ impl Estimate {
                 "<table><thead><tr>{}</tr></thead><tbody>{body}</tbody></table>",
                 heads
                     .iter()
-                    .map(|h| format!("<th>{h}</th>"))
+                    .enumerate()
+                    .map(|(i, h)| {
+                        let side = if i == 0 { "start" } else { "end" };
+                        format!("<th style=\"text-align:{side}\">{h}</th>")
+                    })
                     .collect::<String>()
             )
         };

@@ -230,6 +230,20 @@ pub fn html_table<const N: usize>(class: &str, heads: [&str; N], rows: &[[String
     html_table_of_markup(class, heads, &escaped)
 }
 
+/// A table cell aligned to the start, or to the end when it holds a number (a count, a time,
+/// an amount). Every cell says so itself: JupyterLab right-aligns table cells, with a rule a
+/// class selector in a `<style>` cannot override.
+pub fn td(markup: &str) -> String {
+    let numeric = !markup.is_empty()
+        && markup.chars().any(|c| c.is_ascii_digit())
+        && markup
+            .trim_start_matches("USD ")
+            .chars()
+            .all(|c| c.is_ascii_digit() || " .,:%()-<>".contains(c));
+    let side = if numeric { "end" } else { "start" };
+    format!("<td style=\"text-align:{side}\">{markup}</td>")
+}
+
 /// An HTML table whose cells are markup already (a bar beside a figure, a link).
 pub fn html_table_of_markup<const N: usize>(
     class: &str,
@@ -247,7 +261,7 @@ pub fn html_table_of_markup<const N: usize>(
     for r in rows {
         html.push_str("<tr>");
         for c in r {
-            html.push_str(&format!("<td>{c}</td>"));
+            html.push_str(&td(c));
         }
         html.push_str("</tr>");
     }
@@ -292,8 +306,9 @@ pub fn target_row(c: &Connection, id: &str, line: &str) -> Option<Bundle> {
     let plain = format!("{line}\n{}\nPricing: {pricing}", text_table(heads, &row));
     let html = format!(
         "<div class=\"azq-target\"><p>{}</p><table><thead><tr>{}</tr></thead><tbody><tr>\
-         <td><code>{}</code></td><td>{}</td><td>{}</td><td style=\"text-align:end\">{}</td>\
-         <td>{}</td><td style=\"text-align:end\">{}</td>\
+         <td style=\"text-align:start\"><code>{}</code></td><td style=\"text-align:start\">{}</td>\
+         <td style=\"text-align:start\">{}</td><td style=\"text-align:end\">{}</td>\
+         <td style=\"text-align:start\">{}</td><td style=\"text-align:end\">{}</td>\
          </tr></tbody></table><p>Pricing: {}</p></div>",
         escape_html(line),
         heads

@@ -242,14 +242,16 @@ fn list(ctx: &Ctx<'_>) -> Bundle {
     let all = ctx.vars.all();
     let mut plain = String::new();
     let mut html = String::from(
-        "<table class=\"azq-env\"><thead><tr><th>Name</th><th>Value</th></tr></thead><tbody>",
+        "<table class=\"azq-env\"><thead><tr><th style=\"text-align:start\">Name</th>\
+         <th style=\"text-align:start\">Value</th></tr></thead><tbody>",
     );
     let mut data = serde_json::Map::new();
     for (name, value) in &all {
         let shown = shown_value(name, value);
         plain.push_str(&format!("{name}={shown}\n"));
         html.push_str(&format!(
-            "<tr><td><code>{}</code></td><td><code>{}</code></td></tr>",
+            "<tr><td style=\"text-align:start\"><code>{}</code></td>\
+             <td style=\"text-align:start\"><code>{}</code></td></tr>",
             escape_html(name),
             escape_html(&shown)
         ));
