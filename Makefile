@@ -18,7 +18,7 @@ PY := $(VENV)/bin/python
 # The tests' Jupyter stays out of the user's home.
 export JUPYTER_PLATFORM_DIRS := 1
 
-.PHONY: all build rust venv kernelspec demo lab wheel test lint rust-test py-test fuzz bench clean
+.PHONY: all build rust venv chromium kernelspec demo lab wheel test lint rust-test py-test fuzz bench clean
 
 all: build
 
@@ -76,7 +76,14 @@ rust-test:
 	$(CARGO) test --locked
 	$(CARGO) test --locked --profile companion -p azq-rust
 
-py-test: build rust venv
+# Debian's chromium for the browser test (tests/test_browser.py): Playwright drives it, and
+# cannot download a browser of its own here.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+chromium:
+	command -v chromium >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+		|| { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+py-test: build rust venv chromium
 	AZQ_BIN=$(AZQ) $(PY) -m pytest -q tests
 
 # The program readers under libFuzzer for FUZZ_SECONDS (stable Rust: no sanitizer), seeded
