@@ -249,6 +249,42 @@ impl MagicSpec {
     }
 }
 
+impl MagicSpec {
+    /// This magic's entry in the README's reference: the same declaration as its help, as
+    /// Markdown (prose is written in Markdown already: code spans in backticks).
+    pub fn markdown(&self) -> String {
+        let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
+        let mut md = format!(
+            "### `{}`\n\n{}\n\n```\n{}\n```\n\n{}\n",
+            self.call_name(),
+            self.summary,
+            self.usage,
+            self.description
+        );
+        if !self.params.is_empty() {
+            md.push_str("\n| parameter | meaning |\n| --- | --- |\n");
+            for p in self.params {
+                md.push_str(&format!(
+                    "| `{}` | {} |\n",
+                    cell(&param_shape(p)),
+                    cell(p.help)
+                ));
+            }
+        }
+        if !self.examples.is_empty() {
+            md.push_str("\nExamples:\n");
+            for e in self.examples {
+                md.push_str(&format!("\n```\n{}\n```\n{}\n", e.code, e.says));
+            }
+        }
+        if !self.errors.is_empty() {
+            let names: Vec<String> = self.errors.iter().map(|e| format!("`{e}`")).collect();
+            md.push_str(&format!("\nErrors: {}.\n", names.join(", ")));
+        }
+        md
+    }
+}
+
 /// Help prose as HTML: escaped, with its Markdown code spans (`` `x` ``) as `<code>`.
 pub fn prose_html(text: &str) -> String {
     let mut html = String::with_capacity(text.len() + 16);
