@@ -143,6 +143,9 @@ def test_a_qasm_cell_runs_on_each_provider_in_its_own_format(em, kc, target):
     assert shown and shown[0]["msg_type"] == "display_data"
     display_id = shown[0]["content"]["transient"]["display_id"]
     assert all(m["content"]["transient"]["display_id"] == display_id for m in shown)
+    # Each update says something new: none repeats the one before it.
+    texts = [m["content"]["data"]["text/plain"] for m in shown]
+    assert all(a != b for a, b in zip(texts, texts[1:])), texts
 
     status = ok(run(kc, "%azure.status"))
     row = status.data("application/x-azq.jobs+json")[0]
@@ -420,6 +423,23 @@ def test_completion_offers_targets_programs_and_jobs(em, kc):
     assert complete("%azure.submit be") == ["bell"]
     jid = job_id(ok(run(kc, "%azure.submit bell target=ionq.simulator")))
     assert jid in complete(f"%azure.status {jid[:4]}")
+
+
+def test_execute_progress_updates_only_when_what_it_says_changes(azq_bin, tmp_path):
+    # A job that waits 0.4 s and runs 0.4 s: the first polls come faster than the tenths of
+    # a second the line shows.
+    slow = Em(azq_bin, job_delay_ms=400)
+    try:
+        with kernel(kernel_env(tmp_path)) as kc:
+            ok(run(kc, f'%azure.connect connectionString="{slow.cs}"'))
+            ok(run(kc, "%%qasm bell\n" + BELL))
+            ran = ok(run(kc, "%azure.execute bell target=ionq.simulator", timeout=60))
+    finally:
+        slow.close()
+    shown = [m["content"]["data"]["text/plain"] for m in ran.msgs
+             if m["msg_type"] in ("display_data", "update_display_data")]
+    assert len(shown) >= 2 and "Succeeded" in shown[-1], shown
+    assert all(a != b for a, b in zip(shown, shown[1:])), shown
 
 
 def test_cancel_of_an_executing_job_leaves_it_cancelled(azq_bin, tmp_path):

@@ -123,9 +123,9 @@ impl Magic for Execute {
         let started = Instant::now();
         let mut job = submission::submit(ctx, &bound, "azure.execute").await?;
         let workspace = ctx.azure.connected()?.workspace.clone();
-        let display = ctx
-            .out
-            .display_updatable(jobview::waiting(&job, started.elapsed(), None));
+        let first = jobview::waiting(&job, started.elapsed(), None);
+        let mut last = first.plain().to_owned();
+        let display = ctx.out.display_updatable(first);
         let mut pause = FIRST_POLL.min(max_poll);
         while !job.status.is_terminal() {
             let left = timeout.saturating_sub(started.elapsed());
@@ -169,8 +169,13 @@ impl Magic for Execute {
                 },
                 other => other,
             })?;
-            ctx.out
-                .update(&display, jobview::waiting(&job, started.elapsed(), None));
+            // Only when the line would read differently: polls come faster at first than the
+            // tenths of a second it shows.
+            let now = jobview::waiting(&job, started.elapsed(), None);
+            if now.plain() != last.as_str() {
+                last = now.plain().to_owned();
+                ctx.out.update(&display, now);
+            }
         }
         if let Some(e) = output::unfinished(&job) {
             return Err(e.into());
