@@ -73,13 +73,15 @@ pub fn run(events: &Events, interrupter: &Interrupter, work: &Receiver<Request>)
             }
         });
     }
-    // Output is sent before the cell's end: wait until both channels are empty and nothing
-    // taken off them is still on its way, at two checks 1 ms apart (evcxr's stderr reader
-    // may be a line behind the process), for at most 200 ms.
-    let settle = || {
+    // Output is sent before the cell's end: wait until nothing the process wrote is still in
+    // its pipes (evcxr's reader threads can be behind it, far behind on a loaded machine),
+    // both channels are empty and nothing taken off them is still on its way, at two checks
+    // 1 ms apart, for at most 200 ms.
+    let settle = |pipes: &[i32]| {
         let deadline = Instant::now() + Duration::from_millis(200);
         let idle = || {
-            pending.0.is_empty()
+            unread(pipes) == 0
+                && pending.0.is_empty()
                 && pending.1.is_empty()
                 && current.lock().unwrap_or_else(|e| e.into_inner()).in_flight == 0
         };
@@ -109,7 +111,9 @@ pub fn run(events: &Events, interrupter: &Interrupter, work: &Receiver<Request>)
                 interrupter.running.store(true, Ordering::SeqCst);
                 let result = std::panic::catch_unwind(AssertUnwindSafe(|| ctx.execute(&code)));
                 interrupter.running.store(false, Ordering::SeqCst);
-                settle();
+                // After the run: an interrupt may have replaced the process.
+                let child = ctx.process_handle().lock().map(|c| c.id()).ok();
+                settle(&child.map(output_pipes).unwrap_or_default());
                 let mut panic = {
                     let mut now = current.lock().unwrap_or_else(|e| e.into_inner());
                     now.running = false;
@@ -285,5 +289,73 @@ mod tests {
         assert_eq!(word_at("x + total", 6), "total");
         assert_eq!(word_at("a.b", 1), "a");
         assert_eq!(word_at("", 0), "");
+    }
+}
+
+/// Our read ends of the pipes that evcxr's evaluation process writes its stdout and stderr to
+/// (the descriptors of this process that name the same pipes as the child's 1 and 2).
+#[cfg(target_os = "linux")]
+fn output_pipes(child: u32) -> Vec<i32> {
+    let theirs: Vec<std::path::PathBuf> = [1, 2]
+        .iter()
+        .filter_map(|fd| std::fs::read_link(format!("/proc/{child}/fd/{fd}")).ok())
+        .collect();
+    let Ok(ours) = std::fs::read_dir("/proc/self/fd") else {
+        return Vec::new();
+    };
+    ours.flatten()
+        .filter(|e| std::fs::read_link(e.path()).is_ok_and(|t| theirs.contains(&t)))
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn output_pipes(_child: u32) -> Vec<i32> {
+    Vec::new()
+}
+
+/// Bytes waiting in those pipes, not yet read by evcxr.
+fn unread(pipes: &[i32]) -> usize {
+    pipes
+        .iter()
+        .map(|&fd| {
+            let mut bytes: libc::c_int = 0;
+            // SAFETY: FIONREAD stores one int through the pointer, which outlives the call; on
+            // a descriptor closed meanwhile the call fails and the pipe counts as empty.
+            let ok = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut bytes) } == 0;
+            if ok {
+                usize::try_from(bytes).unwrap_or(0)
+            } else {
+                0
+            }
+        })
+        .sum()
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod pipe_tests {
+    use super::{output_pipes, unread};
+    use std::process::{Command, Stdio};
+
+    #[test]
+    fn output_left_in_a_childs_pipes_is_counted_until_read() {
+        let mut child = Command::new("sh")
+            .args(["-c", "echo twelve bytes; echo more >&2; sleep 5"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pipes = output_pipes(child.id());
+        assert_eq!(pipes.len(), 2, "{pipes:?}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while unread(&pipes) < 18 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(unread(&pipes), 18);
+        let mut out = [0u8; 13];
+        std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut out).unwrap();
+        assert_eq!(unread(&pipes), 5);
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 }
