@@ -403,11 +403,15 @@ def test_started_from_its_kernelspec_it_answers_kernel_info_on_shell_and_control
         return [m["content"]["execution_state"] for c, m in vscode.received if c == "iopub"
                 and m["msg_type"] == "status" and m["parent_header"].get("msg_id") == msg_id]
 
+    def replied(channel: str, msg_id: str) -> bool:
+        return any(m["parent_header"].get("msg_id") == msg_id for m in vscode.replies(channel, "kernel_info_reply"))
+
     for channel in ("shell", "control"):
         msg_id = vscode.send(channel, "kernel_info_request", {})
-        vscode.pump(lambda: "idle" in states(msg_id), what=f"idle after kernel_info on {channel}")
+        # The reply and IOPub's idle travel on different sockets: either may be read first.
+        vscode.pump(lambda: "idle" in states(msg_id) and replied(channel, msg_id),
+                    what=f"the reply and idle after kernel_info on {channel}")
         assert states(msg_id) == ["busy", "idle"], (channel, states(msg_id))
-        assert any(m["parent_header"].get("msg_id") == msg_id for m in vscode.replies(channel, "kernel_info_reply"))
 
 
 # --- Cells, rendered ---------------------------------------------------------------------------
