@@ -204,6 +204,15 @@ return [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-
       .filter(c => /[A-Za-z]{2}/.test(c.textContent) && !/^[\s\d.,:%()<>\-]*(USD|HQC|EHQC|s|shots)?[\s\d.,%()]*$/.test(c.textContent))
       .filter(c => ['right', 'end'].includes(getComputedStyle(c).textAlign))
       .map(c => c.textContent.trim().slice(0, 40)),
+    // Markdown backticks shown as typed in HTML prose (code and preformatted text aside).
+    backticks: [...o.querySelectorAll('.jp-RenderedHTMLCommon')].flatMap(r => {
+      const walk = document.createTreeWalker(r, NodeFilter.SHOW_TEXT);
+      const found = [];
+      for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+        if (n.nodeValue.includes('`') && !n.parentElement.closest('code, pre, style')) found.push(n.nodeValue.trim());
+      }
+      return found;
+    }),
     raw: [...o.querySelectorAll('.jp-RenderedText')].map(t => t.textContent)
       .filter(t => /<(table|div|svg|span|p)[ >]/.test(t)).length,
     deviceCode: [...o.querySelectorAll('.azq-device-code')].map(d =>
@@ -298,6 +307,7 @@ def everything_rendered(cs: list[dict]):
         for o in c["outputs"]:
             assert o["json"] == 0, f"a JSON tree instead of a rendering in {c['source'][:40]!r}"
             assert o["raw"] == 0, f"markup shown as text in {c['source'][:40]!r}: {o['text'][:200]}"
+            assert not o["backticks"], f"Markdown backticks shown as typed in {c['source'][:40]!r}: {o['backticks'][:3]}"
             assert not o["rightWords"], f"words aligned to the right in {c['source'][:40]!r}: {o['rightWords'][:8]}"
 
 

@@ -11,10 +11,10 @@ use super::connect::CellPrompt;
 use super::{jobview, output, submission};
 use crate::MagicError;
 use crate::args::Bound;
-use crate::bundle::{Bundle, escape_html};
+use crate::bundle::Bundle;
 use crate::cell::{Call, Form};
 use crate::magic::{Ctx, Magic};
-use crate::spec::{Example, MagicSpec, Param, ValueKind};
+use crate::spec::{Example, MagicSpec, Param, ValueKind, prose_html};
 
 pub struct Execute;
 
@@ -107,7 +107,7 @@ fn follow_up(job: &JobDetails, why: &str) -> Bundle {
         target = job.target,
         status = job.status.as_str()
     );
-    Bundle::text(text.clone()).with_html(format!("<p>{}</p>", escape_html(&text)))
+    Bundle::text(text.clone()).with_html(format!("<p>{}</p>", prose_html(&text)))
 }
 
 #[async_trait]

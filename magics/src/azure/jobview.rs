@@ -9,6 +9,7 @@ use azq_client::{JobDetails, WorkspaceRef};
 use serde_json::{Value, json};
 
 use crate::bundle::{Bundle, escape_html};
+use crate::spec::prose_html;
 
 /// The portal page of a job.
 pub fn portal_url(ws: &WorkspaceRef, id: &str) -> String {
@@ -152,7 +153,7 @@ pub fn jobs_table(ws: &WorkspaceRef, rows: &[JobRow], note: Option<&str>) -> Bun
     if let Some(note) = note {
         plain.push('\n');
         plain.push_str(note);
-        html.push_str(&format!("<p>{}</p>", escape_html(note)));
+        html.push_str(&format!("<p>{}</p>", prose_html(note)));
     }
     let data: Vec<Value> = rows.iter().map(JobRow::json).collect();
     Bundle::text(plain)

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::errors::JobError;
 use super::jobview;
 use crate::bundle::{Bundle, escape_html};
+use crate::spec::prose_html;
 
 /// Raw output shown when its format is not one azq reads, at most this many bytes.
 const RAW_SHOWN: usize = 64 * 1024;
@@ -114,7 +115,7 @@ fn raw(job: &JobDetails, format: &str, bytes: &[u8]) -> Bundle {
     );
     Bundle::text(format!("{head}\n{text}")).with_html(format!(
         "<p>{}</p><pre>{}</pre>",
-        escape_html(&head),
+        prose_html(&head),
         escape_html(&text)
     ))
 }

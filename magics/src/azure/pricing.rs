@@ -12,6 +12,7 @@ use super::rates_file::RatesFile;
 use super::render::text_table;
 use super::translate::Input;
 use crate::bundle::{Bundle, escape_html};
+use crate::spec::prose_html;
 
 /// When the rates below were checked, and where.
 pub const RATES_CHECKED: &str = "2026-12-03";
@@ -390,8 +391,8 @@ impl Estimate {
         };
         let html = format!(
             "<div class=\"azq-estimate\"><p>{}</p>{table}<p><small>{}</small></p></div>",
-            escape_html(&heading),
-            escape_html(&note)
+            prose_html(&heading),
+            prose_html(&note)
         );
         let n = self.counts;
         let data = json!({

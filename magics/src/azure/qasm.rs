@@ -14,7 +14,7 @@ use crate::args::Bound;
 use crate::bundle::{Bundle, escape_html};
 use crate::cell::{Call, Form};
 use crate::magic::{Ctx, Magic};
-use crate::spec::{Example, MagicSpec, Param, ValueKind};
+use crate::spec::{Example, MagicSpec, Param, ValueKind, prose_html};
 
 pub struct QasmCell;
 pub struct QasmLine;
@@ -101,7 +101,7 @@ fn drawing(s: &Stored) -> (String, String) {
     let plain = format!("{line}\n\n{}", draw::text(s.circuit(), &opts));
     let html = format!(
         "<p>{}</p><div class=\"azq-circuit\" style=\"overflow-x:auto\">{}</div>",
-        escape_html(&line),
+        prose_html(&line),
         draw::svg(s.circuit(), &opts)
     );
     (plain, html)
@@ -202,7 +202,7 @@ fn list(ctx: &Ctx<'_>) -> Bundle {
         let none = "No programs are stored; write one in a `%%qasm NAME` cell, or read a file \
                     with `%qasm file=PATH`.";
         return Bundle::text(none)
-            .with_html(format!("<p>{}</p>", escape_html(none)))
+            .with_html(format!("<p>{}</p>", prose_html(none)))
             .with_data("programs", json!([]));
     }
     let heads = ["Name", "Qubits", "Gates", "Format", "From"];

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::session::Connection;
 use crate::bundle::{Bundle, escape_html};
+use crate::spec::prose_html;
 
 /// "Connected to Azure Quantum workspace … in location …." and where, for emulators.
 pub fn status_line(c: &Connection) -> String {
@@ -50,8 +51,8 @@ pub fn connection(c: &Connection, age: Duration) -> Bundle {
     let mut plain = format!("{line}\n{signed}\n");
     let mut html = format!(
         "<div class=\"azq-connection\"><p>{}</p><p style=\"opacity:0.75\">{}</p>",
-        escape_html(&line),
-        escape_html(&signed)
+        prose_html(&line),
+        prose_html(&signed)
     );
     if rows.is_empty() {
         let none = format!(
@@ -59,7 +60,7 @@ pub fn connection(c: &Connection, age: Duration) -> Bundle {
             c.workspace.workspace.name
         );
         plain.push_str(&none);
-        html.push_str(&format!("<p>{}</p></div>", escape_html(&none)));
+        html.push_str(&format!("<p>{}</p></div>", prose_html(&none)));
     } else {
         let heads = [
             "Target ID",

@@ -14,10 +14,10 @@ use super::errors::JobError;
 use super::jobview::{self, JobRow};
 use crate::MagicError;
 use crate::args::{Bound, closest};
-use crate::bundle::{Bundle, escape_html};
+use crate::bundle::Bundle;
 use crate::cell::{Call, Form};
 use crate::magic::{Ctx, Magic};
-use crate::spec::{Example, MagicSpec, Param, Rule, ValueKind};
+use crate::spec::{Example, MagicSpec, Param, Rule, ValueKind, prose_html};
 
 pub struct SessionMagic;
 
@@ -489,7 +489,7 @@ fn session_table(
     let mut html = format!(
         "{}<p>{}</p>",
         super::render::html_table("azq-session", HEADS, std::slice::from_ref(&cells)),
-        escape_html(note)
+        prose_html(note)
     );
     let data = json!({
         "id": s.id,

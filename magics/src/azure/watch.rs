@@ -9,10 +9,10 @@ use super::render::text_table;
 use super::{jobview, lookup};
 use crate::MagicError;
 use crate::args::Bound;
-use crate::bundle::{Bundle, escape_html};
+use crate::bundle::Bundle;
 use crate::cell::{Call, Form};
 use crate::magic::{Ctx, Magic};
-use crate::spec::{Example, MagicSpec, Param};
+use crate::spec::{Example, MagicSpec, Param, prose_html};
 
 pub struct WatchMagic;
 
@@ -82,7 +82,7 @@ fn listing(ctx: &Ctx<'_>) -> Bundle {
         let text = "No jobs are watched. `%azure.submit` watches the jobs it submits; \
                     `%azure.watch ID` watches another.";
         return Bundle::text(text)
-            .with_html(format!("<p>{}</p>", escape_html(text)))
+            .with_html(format!("<p>{}</p>", prose_html(text)))
             .with_data("watches", json!([]));
     }
     let rows: Vec<[String; 6]> = all
@@ -119,7 +119,7 @@ fn listing(ctx: &Ctx<'_>) -> Bundle {
 }
 
 fn said(text: String) -> Bundle {
-    Bundle::text(text.clone()).with_html(format!("<p>{}</p>", escape_html(&text)))
+    Bundle::text(text.clone()).with_html(format!("<p>{}</p>", prose_html(&text)))
 }
 
 /// `off [ID|all]`.
