@@ -1,10 +1,12 @@
 """azq as a person sees it: JupyterLab (the venv's) served on 127.0.0.1, opened in Debian's
 headless chromium driven by Playwright (which downloads no browser here: it is given the system's
-executable). Each notebook is run with Run All and its rendered page is checked in the DOM:
-tables and histograms are HTML (not a JSON tree, not raw markup), the progress of
+executable). Each notebook (quickstart, jobs, real-workspace, rust) is run with Run All and its
+rendered page is checked in the DOM: tables and histograms are HTML (not a JSON tree, not raw
+markup, no Markdown backticks shown as typed, no words pushed to the right edge), the progress of
 `%azure.execute` is one output area updated in place, a job row is updated from a later cell,
-completion of `%azure.` offers the magics, and the device-code prompt shows its link and code and
-is replaced by "Signed in as …". A screenshot per notebook goes to build/screenshots/."""
+completion of `%azure.` offers the magics, the device-code prompt shows its link and code and is
+replaced by "Signed in as …", and Rust cells show their values, prints and SVG. A screenshot per
+notebook goes to build/screenshots/."""
 
 from __future__ import annotations
 
