@@ -4,6 +4,24 @@ use std::fmt;
 
 /// A secret value. `Debug` shows nothing of it, there is no `Display` and no `Serialize`,
 /// so it cannot reach an output, a log or an error by accident; `expose` is the one way in.
+///
+/// ```
+/// let s = azq_client::secret::Secret::new("key");
+/// assert_eq!(format!("{s:?}"), "Secret(<hidden>)");
+/// assert_eq!(serde_json::to_string(s.expose()).unwrap(), "\"key\"");
+/// ```
+///
+/// These do not compile, and the doc tests hold that:
+///
+/// ```compile_fail
+/// let s = azq_client::secret::Secret::new("key");
+/// println!("{s}");
+/// ```
+///
+/// ```compile_fail
+/// let s = azq_client::secret::Secret::new("key");
+/// serde_json::to_string(&s).unwrap();
+/// ```
 #[derive(Clone, Default)]
 pub struct Secret(String);
 
