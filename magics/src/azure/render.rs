@@ -235,8 +235,7 @@ pub fn html_table<const N: usize>(class: &str, heads: [&str; N], rows: &[[String
 /// an amount). Every cell says so itself: JupyterLab right-aligns table cells, with a rule a
 /// class selector in a `<style>` cannot override.
 pub fn td(markup: &str) -> String {
-    let numeric = !markup.is_empty()
-        && markup.chars().any(|c| c.is_ascii_digit())
+    let numeric = markup.chars().any(|c| c.is_ascii_digit())
         && markup
             .trim_start_matches("USD ")
             .chars()
