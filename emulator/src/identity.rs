@@ -36,8 +36,8 @@ pub const MAX_PENDING: usize = 1000;
 pub const MAX_REFRESH_TOKENS: usize = 10_000;
 
 /// Sign-ins in progress and issued refresh tokens, each found by the SHA-256 of its secret
-/// (a lookup that reveals nothing of the secret through its timing). A refresh token is
-/// good for one use (rotation) until revoked.
+/// (a lookup that reveals nothing of the secret through its timing). A refresh token stays
+/// good after it is redeemed, as in Entra ID, until revoked.
 #[derive(Debug, Default)]
 pub struct Grants {
     device_codes: HashMap<String, DeviceCode>,
@@ -45,6 +45,10 @@ pub struct Grants {
     refresh_tokens: HashMap<String, u64>,
     issued: BTreeMap<u64, String>,
     next: u64,
+    /// How long the access tokens of user sign-ins live, when an approval set it (the
+    /// replies still say 3600 s: a token that dies before its holder was told, as clock
+    /// skew between the authority and the service makes it).
+    user_token_lifetime: Option<i64>,
 }
 
 impl Grants {
@@ -61,15 +65,11 @@ impl Grants {
         }
     }
 
-    /// Spends a refresh token: whether it was live.
-    fn spend_refresh_token(&mut self, token: &str) -> bool {
-        match self.refresh_tokens.remove(&digest(token)) {
-            Some(n) => {
-                self.issued.remove(&n);
-                true
-            }
-            None => false,
-        }
+    /// Whether a refresh token is live. Redeeming one does not end it: Entra ID does not revoke
+    /// the token a rotation replaced, so a client that dies before saving the new one can still
+    /// use the old. Tokens end when revoked, or as the oldest of more than `MAX_REFRESH_TOKENS`.
+    fn is_live(&self, token: &str) -> bool {
+        self.refresh_tokens.contains_key(&digest(token))
     }
 }
 
@@ -85,14 +85,14 @@ fn oauth_error(status: StatusCode, code: &str, text: &str) -> Reply {
     )
 }
 
-fn user_token(em: &Emulator, audience: &str) -> String {
+fn user_token(em: &Emulator, audience: &str, lifetime: i64) -> String {
     auth::issue_for_user(
         &em.config.credentials,
         &em.config.tenant,
         USER_OID,
         USER,
         audience,
-        3600,
+        lifetime,
     )
 }
 
@@ -213,7 +213,8 @@ pub fn redeem_device_code(em: &Emulator, code: &str) -> Reply {
                 uuid::Uuid::new_v4().simple(),
                 uuid::Uuid::new_v4().simple()
             ));
-            let reply = token_reply(em, audience, &client, &refresh);
+            let lifetime = grants.user_token_lifetime.unwrap_or(3600);
+            let reply = token_reply(em, audience, &client, &refresh, lifetime);
             grants.add_refresh_token(&refresh);
             reply
         }
@@ -238,14 +239,20 @@ fn id_token(em: &Emulator, client_id: &str) -> String {
     )
 }
 
-fn token_reply(em: &Emulator, audience: &str, client_id: &str, refresh: &Secret) -> Reply {
+fn token_reply(
+    em: &Emulator,
+    audience: &str,
+    client_id: &str,
+    refresh: &Secret,
+    lifetime: i64,
+) -> Reply {
     ok(&json!({
         "id_token": id_token(em, client_id),
         "token_type": "Bearer",
         "scope": format!("{audience}/.default"),
         "expires_in": 3600,
         "ext_expires_in": 3600,
-        "access_token": user_token(em, audience),
+        "access_token": user_token(em, audience, lifetime),
         "refresh_token": refresh.expose(),
         "client_info": base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, json!({"uid": USER_OID, "utid": em.config.tenant}).to_string()),
     }))
@@ -266,11 +273,11 @@ pub fn redeem_refresh_token(
         );
     };
     let mut grants = em.grants.locked();
-    if !grants.spend_refresh_token(token) {
+    if !grants.is_live(token) {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_grant",
-            "AADSTS70008: The provided refresh token has expired, was revoked or was already used. Sign in again.",
+            "AADSTS70008: The provided refresh token has expired or was revoked. Sign in again.",
         );
     };
     let refresh = Secret::new(format!(
@@ -278,13 +285,16 @@ pub fn redeem_refresh_token(
         uuid::Uuid::new_v4().simple(),
         uuid::Uuid::new_v4().simple()
     ));
-    let reply = token_reply(em, audience, client_id, &refresh);
+    let lifetime = grants.user_token_lifetime.unwrap_or(3600);
+    let reply = token_reply(em, audience, client_id, &refresh, lifetime);
     grants.add_refresh_token(&refresh);
     reply
 }
 
 /// `POST /_emulator/devicelogin` `{"user_code": "...", "approve": true|false}`: what a person
-/// does in the browser. Needs the workspace API key.
+/// does in the browser. Needs the workspace API key. `"token_lifetime": N` (1 to 3600 s)
+/// makes the access tokens of user sign-ins from then on live N seconds while the replies
+/// still say 3600, for testing how clients meet a token that dies early.
 pub fn decide(em: &Emulator, headers: &HeaderMap, body: &[u8]) -> Reply {
     if !auth::has_api_key(&em.config.credentials, headers) {
         return crate::http::error(
@@ -302,7 +312,23 @@ pub fn decide(em: &Emulator, headers: &HeaderMap, body: &[u8]) -> Reply {
     };
     let code = body.get("user_code").and_then(Value::as_str).unwrap_or("");
     let approve = body.get("approve").and_then(Value::as_bool).unwrap_or(true);
+    let lifetime = match body.get("token_lifetime") {
+        None => None,
+        Some(v) => match v.as_i64().filter(|n| (1..=3600).contains(n)) {
+            Some(n) => Some(n),
+            None => {
+                return crate::http::error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidTokenLifetime",
+                    "token_lifetime is a whole number of seconds from 1 to 3600",
+                );
+            }
+        },
+    };
     let mut grants = em.grants.locked();
+    if lifetime.is_some() {
+        grants.user_token_lifetime = lifetime;
+    }
     match grants
         .device_codes
         .values_mut()

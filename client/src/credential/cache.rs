@@ -98,6 +98,8 @@ impl CacheFile {
 pub(crate) struct Locked<'a> {
     cache: &'a TokenCache,
     _lock: File,
+    /// What the person should be told: a repair made, a file that could not be read.
+    notes: std::sync::Mutex<Vec<String>>,
 }
 
 impl TokenCache {
@@ -126,7 +128,7 @@ impl TokenCache {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        private_dir(dir).map_err(|e| self.error(e))?;
+        let tightened = private_dir(dir).map_err(|e| self.error(e))?;
         own_file_or_none(&self.path).map_err(|e| self.error(e))?;
         let lock_path = self.path.with_extension("lock");
         let lock = OpenOptions::new()
@@ -162,10 +164,41 @@ impl TokenCache {
                 }
             }
         }
+        remove_stale_temporaries(&self.path);
         Ok(Locked {
             cache: self,
             _lock: lock,
+            notes: std::sync::Mutex::new(tightened.into_iter().collect()),
         })
+    }
+}
+
+/// Removes what writers killed between creating their temporary file and renaming it left
+/// beside the cache (`<name>.tmp.<32 hex digits>`, each holding a refresh token). Called with
+/// the lock held: every writer holds it, so none of these is in use. Unlinking never follows
+/// a link.
+fn remove_stale_temporaries(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!("{}.tmp.", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let entry_name = entry.file_name();
+        let entry_name = entry_name.to_string_lossy();
+        let stale = entry_name
+            .strip_prefix(&prefix)
+            .is_some_and(|rest| rest.len() == 32 && rest.bytes().all(|b| b.is_ascii_hexdigit()));
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -184,6 +217,13 @@ impl Locked<'_> {
         else {
             return CacheFile::default();
         };
+        let shown = self.cache.path.display();
+        let unreadable = |why: &str| {
+            self.note(format!(
+                "The token cache {shown} could not be read ({why}), so it is ignored; signing in again replaces it."
+            ));
+            CacheFile::default()
+        };
         let Ok(meta) = f.metadata() else {
             return CacheFile::default();
         };
@@ -191,19 +231,49 @@ impl Locked<'_> {
             return CacheFile::default();
         }
         if meta.mode() & 0o077 != 0 {
-            let _ = f.set_permissions(std::fs::Permissions::from_mode(0o600));
+            let note = match f.set_permissions(std::fs::Permissions::from_mode(0o600)) {
+                Ok(()) => format!(
+                    "The token cache {shown} was readable by other users (mode {:o}); azq made it private (600).",
+                    meta.mode() & 0o777
+                ),
+                Err(e) => format!(
+                    "The token cache {shown} is readable by other users (mode {:o}) and azq could not make it private ({e}); run chmod 600 {shown}.",
+                    meta.mode() & 0o777
+                ),
+            };
+            self.note(note);
         }
         let mut body = Vec::new();
         if std::io::Read::read_to_end(&mut std::io::Read::take(&f, MAX_CACHE_BYTES + 1), &mut body)
             .is_err()
-            || body.len() as u64 > MAX_CACHE_BYTES
         {
-            return CacheFile::default();
+            return unreadable("a read failed");
         }
-        serde_json::from_slice::<CacheFile>(&body)
-            .ok()
-            .filter(|f| f.version == 1)
-            .unwrap_or_default()
+        if body.len() as u64 > MAX_CACHE_BYTES {
+            return unreadable("it is larger than 4 MiB");
+        }
+        if body.is_empty() {
+            return unreadable("it is empty");
+        }
+        match serde_json::from_slice::<CacheFile>(&body) {
+            Ok(f) if f.version == 1 => f,
+            Ok(f) => unreadable(&format!("it is of version {}, not 1", f.version)),
+            Err(_) => {
+                unreadable("it is not a whole JSON cache; it may have been cut short or damaged")
+            }
+        }
+    }
+
+    fn note(&self, text: String) {
+        let mut notes = self.notes.lock().expect("notes lock");
+        if !notes.contains(&text) {
+            notes.push(text);
+        }
+    }
+
+    /// What the person should be told since the lock was taken.
+    pub fn take_notes(&self) -> Vec<String> {
+        std::mem::take(&mut *self.notes.lock().expect("notes lock"))
     }
 
     /// Writes the whole cache: a new 0600 file beside it with a random name (created, never
@@ -261,7 +331,8 @@ const ELSEWHERE: &str =
 /// another user's (something planted while it was open). A folder that others can only
 /// read is refused, except `~/.azure-quantum`, which is tightened: azq does not change the
 /// mode of a folder the user chose (it may be their home or a project).
-fn private_dir(dir: &Path) -> Result<(), String> {
+/// Returns what it repaired, to be said.
+fn private_dir(dir: &Path) -> Result<Option<String>, String> {
     let created = std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -326,8 +397,12 @@ fn private_dir(dir: &Path) -> Result<(), String> {
         handle
             .set_permissions(std::fs::Permissions::from_mode(0o700))
             .map_err(|e| format!("cannot make {shown} private ({e})"))?;
+        return Ok(Some(format!(
+            "The folder {shown} was open to other users (mode {:o}); azq made it private (700).",
+            meta.mode() & 0o777
+        )));
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Checks the entry at `path` without following a link: nothing there, or a regular file of
@@ -411,7 +486,21 @@ mod tests {
         );
         drop(locked);
         std::fs::write(cache.path(), "not json").unwrap();
-        assert!(cache.lock().await.unwrap().read().accounts.is_empty());
+        let locked = cache.lock().await.unwrap();
+        assert!(locked.read().accounts.is_empty());
+        let notes = locked.take_notes();
+        assert!(
+            notes.len() == 1 && notes[0].contains("could not be read"),
+            "{notes:?}"
+        );
+        drop(locked);
+        // A temporary file a killed writer left is gone once the lock is taken again.
+        let stale = dir
+            .join("sub")
+            .join(format!("c.json.tmp.{}", "a".repeat(32)));
+        std::fs::write(&stale, "{}").unwrap();
+        drop(cache.lock().await.unwrap());
+        assert!(!stale.exists());
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -29,6 +29,8 @@ pub struct DeviceCode {
     cache: TokenCache,
     /// Skip the cache once (the `refresh` option).
     skip_cache: AtomicBool,
+    /// The cache's notes already passed on (each is said once).
+    told: std::sync::Mutex<Vec<String>>,
 }
 
 /// A token endpoint answer.
@@ -36,6 +38,15 @@ struct Granted {
     token: AccessToken,
     refresh: Option<Secret>,
     username: Option<String>,
+}
+
+/// What the cache gave.
+enum Cached {
+    Token(AccessToken),
+    /// Nothing saved for this authority, tenant and client.
+    Nothing,
+    /// A saved sign-in (of this account) that the authority no longer accepts.
+    Refused(String),
 }
 
 enum Refused {
@@ -57,7 +68,19 @@ impl DeviceCode {
                 .to_owned(),
             cache: TokenCache::new(cache_path(&s.env)?),
             skip_cache: AtomicBool::new(s.refresh),
+            told: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// Passes the cache's notes on to the person, each once.
+    fn tell(&self, prompt: &mut dyn Prompt, notes: Vec<String>) {
+        let mut told = self.told.lock().expect("told lock");
+        for note in notes {
+            if !told.contains(&note) {
+                prompt.notice(&note);
+                told.push(note);
+            }
+        }
     }
 
     fn endpoint(&self, what: &str) -> Url {
@@ -124,9 +147,15 @@ impl DeviceCode {
     }
 
     /// Keeps a new refresh token in the cache.
-    async fn keep(&self, refresh: Secret, username: String) -> Result<(), ClientError> {
+    async fn keep(
+        &self,
+        refresh: Secret,
+        username: String,
+        prompt: &mut dyn Prompt,
+    ) -> Result<(), ClientError> {
         let locked = self.cache.lock().await?;
         let mut file = locked.read();
+        self.tell(prompt, locked.take_notes());
         file.put(CachedAccount {
             authority: self.authority.to_string(),
             tenant: self.tenant.clone(),
@@ -145,15 +174,17 @@ impl DeviceCode {
     async fn redeem_cached(
         &self,
         scope: &str,
-    ) -> Result<Option<(AccessToken, String)>, ClientError> {
+        prompt: &mut dyn Prompt,
+    ) -> Result<Cached, ClientError> {
         let locked = self.cache.lock().await?;
         let mut file = locked.read();
+        self.tell(prompt, locked.take_notes());
         let authority = self.authority.to_string();
         let Some(entry) = file
             .find(&authority, &self.tenant, &self.client_id)
             .cloned()
         else {
-            return Ok(None);
+            return Ok(Cached::Nothing);
         };
         match self
             .redeem(&Secret::new(entry.refresh_token.clone()), scope)
@@ -167,12 +198,12 @@ impl DeviceCode {
                 updated.refresh_token = refresh.expose().to_owned();
                 file.put(updated);
                 locked.write(&file)?;
-                Ok(Some((g.token, entry.username)))
+                Ok(Cached::Token(g.token))
             }
             Err(Refused::Grant) => {
                 file.remove(&authority, &self.tenant, &self.client_id);
                 locked.write(&file)?;
-                Ok(None)
+                Ok(Cached::Refused(entry.username))
             }
             Err(Refused::Other(e)) => Err(e),
         }
@@ -250,7 +281,7 @@ impl DeviceCode {
                 let g = self.granted(&resp.body)?;
                 let username = g.username.unwrap_or_else(|| "your account".into());
                 if let Some(refresh) = g.refresh {
-                    self.keep(refresh, username.clone()).await?;
+                    self.keep(refresh, username.clone(), prompt).await?;
                 }
                 prompt.signed_in(&username);
                 return Ok(g.token);
@@ -290,10 +321,25 @@ impl TokenSource for DeviceCode {
     ) -> Result<AccessToken, ClientError> {
         // The refresh token lives in the cache file only, and is redeemed under its lock:
         // refresh tokens are single-use, and another kernel may have just rotated it.
-        if !self.skip_cache.swap(false, Ordering::SeqCst)
-            && let Some((token, _)) = self.redeem_cached(scope).await?
-        {
-            return Ok(token);
+        if !self.skip_cache.swap(false, Ordering::SeqCst) {
+            match self.redeem_cached(scope, prompt).await? {
+                Cached::Token(token) => return Ok(token),
+                Cached::Nothing => {}
+                Cached::Refused(account) if !prompt.can_ask() => {
+                    return Err(ClientError::AuthenticationFailed {
+                        credential: CredentialKind::DeviceCode.label().into(),
+                        detail: format!(
+                            "the saved sign-in as {account} is no longer accepted (it was \
+                             revoked or has expired), and a new one needs someone at the notebook"
+                        ),
+                        hint: "Run %azure.connect again to sign in".into(),
+                    });
+                }
+                Cached::Refused(account) => prompt.notice(&format!(
+                    "The saved sign-in as {account} is no longer accepted (it was revoked or \
+                     has expired); sign in again."
+                )),
+            }
         }
         self.sign_in(scope, prompt).await
     }

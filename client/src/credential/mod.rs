@@ -114,6 +114,9 @@ pub trait Prompt: Send {
     fn can_ask(&self) -> bool {
         true
     }
+    /// Something about the sign-in the person should know (a cache that was repaired or
+    /// could not be read, a saved sign-in that is no longer accepted).
+    fn notice(&mut self, _text: &str) {}
 }
 
 /// A prompt with nobody behind it (a background task): cached and refreshed logins work, a new
@@ -202,7 +205,10 @@ impl Credential {
         if let Some(t) = memo.get(scope).filter(|t| t.fresh()) {
             return Ok(t.token.clone());
         }
-        let token = self.source.token(scope, prompt).await?;
+        let mut token = self.source.token(scope, prompt).await?;
+        token.expires_at = token
+            .expires_at
+            .min(by_own_lifetime(&token.token, SystemTime::now()));
         let kind = self.source.winner().unwrap_or(self.source.kind());
         *self.used.lock().expect("credential lock") = kind;
         let secret = token.token.clone();
@@ -241,6 +247,9 @@ fn single(
         CredentialKind::Default | CredentialKind::ApiKey => unreachable!("handled by the caller"),
     }
 }
+
+/// How long the default chain waits for one member before it tries the next.
+const CHAIN_MEMBER_WAIT: Duration = Duration::from_secs(10);
 
 /// A chain member: ready, or why it cannot be used here.
 type Member = Result<Box<dyn TokenSource>, String>;
@@ -328,7 +337,23 @@ impl TokenSource for Chain {
                 ));
                 break;
             }
-            match source.token(scope, prompt).await {
+            // A member that never answers must not hold the chain: each is given
+            // CHAIN_MEMBER_WAIT (the CLI has its own ten seconds; the device code waits for a
+            // person).
+            let answer = if matches!(kind, CredentialKind::Cli | CredentialKind::DeviceCode) {
+                source.token(scope, prompt).await
+            } else {
+                tokio::time::timeout(CHAIN_MEMBER_WAIT, source.token(scope, prompt))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(ClientError::AuthenticationFailed {
+                            credential: kind.label().into(),
+                            detail: format!("no answer within {} s", CHAIN_MEMBER_WAIT.as_secs()),
+                            hint: String::new(),
+                        })
+                    })
+            };
+            match answer {
                 Ok(t) => {
                     *self.winner.lock().expect("chain lock") = Some(i);
                     return Ok(t);
@@ -355,8 +380,72 @@ impl TokenSource for Chain {
     }
 }
 
+/// When a token stops working by its own claims, counted on this machine's clock: the time
+/// it was received plus its lifetime (`exp - iat`). An expiry stated as a moment
+/// (`expires_on`) is read on the issuer's clock; when this machine's clock is behind, that
+/// moment looks later than it is and the token would be sent until a 401. Tokens that are not
+/// JWTs (or lack the claims) give no bound.
+fn by_own_lifetime(token: &Secret, received: SystemTime) -> SystemTime {
+    use base64::Engine as _;
+    let far = received + Duration::from_secs(86_400 * 365);
+    // The payload is the second of the last three parts (a prefix before the JWT is allowed).
+    let mut parts = token.expose().rsplit('.');
+    let (Some(_sig), Some(payload)) = (parts.next(), parts.next()) else {
+        return far;
+    };
+    let Ok(bytes) =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('='))
+    else {
+        return far;
+    };
+    let Ok(claims) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return far;
+    };
+    match (claims["iat"].as_i64(), claims["exp"].as_i64()) {
+        (Some(iat), Some(exp)) if exp > iat => {
+            received + Duration::from_secs((exp - iat).min(86_400 * 365) as u64)
+        }
+        (Some(_), Some(_)) => received,
+        _ => far,
+    }
+}
+
 /// Seconds since the epoch as a time (tokens carry expiry that way).
 pub(crate) fn epoch(secs: i64) -> SystemTime {
     // Clamped to the year 2500: a nonsense expiry must not overflow the clock.
     SystemTime::UNIX_EPOCH + Duration::from_secs(secs.clamp(0, 16_725_225_600) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+
+    fn jwt(claims: serde_json::Value) -> Secret {
+        let b64 = |v: &serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        Secret::new(format!(
+            "{}.{}.sig",
+            b64(&serde_json::json!({"alg": "none"})),
+            b64(&claims)
+        ))
+    }
+
+    #[test]
+    fn a_token_lives_no_longer_than_its_own_claims_say() {
+        let now = SystemTime::now();
+        // Issued on a clock far ahead of this one: two seconds of life all the same.
+        let t = jwt(serde_json::json!({"iat": 4_000_000_000_i64, "exp": 4_000_000_002_i64}));
+        assert_eq!(by_own_lifetime(&t, now), now + Duration::from_secs(2));
+        let prefixed = Secret::new(format!("prefix_{}", t.expose()));
+        assert_eq!(
+            by_own_lifetime(&prefixed, now),
+            now + Duration::from_secs(2)
+        );
+        let dead = jwt(serde_json::json!({"iat": 10, "exp": 5}));
+        assert_eq!(by_own_lifetime(&dead, now), now);
+        assert!(by_own_lifetime(&Secret::new("opaque"), now) > now + Duration::from_secs(86_400));
+        assert!(by_own_lifetime(&jwt(serde_json::json!({"exp": 5})), now) > now);
+    }
 }

@@ -470,6 +470,11 @@ impl Prompt for CellPrompt<'_> {
     fn signed_in(&mut self, account: &str) {
         self.show(render::signed_in(account));
     }
+
+    fn notice(&mut self, text: &str) {
+        self.out
+            .stream(crate::output::Stream::Stderr, &format!("{text}\n"));
+    }
 }
 
 #[async_trait]
