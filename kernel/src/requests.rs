@@ -98,6 +98,14 @@ pub fn dispatch(shared: &Shared, replies: &Replies, request: Request, channel: C
             tracing::warn!("ignoring a message of unknown type {:?}", m.msg_type);
             return;
         }
+        Err(problem) if !parent.header.msg_type.ends_with("_request") => {
+            // Only requests have replies to carry an error; anything else is dropped.
+            tracing::warn!(
+                "dropping {:?} with content that does not parse: {problem}",
+                parent.header.msg_type
+            );
+            return;
+        }
         other => other,
     };
     let iopub = &shared.iopub;
@@ -108,7 +116,7 @@ pub fn dispatch(shared: &Shared, replies: &Replies, request: Request, channel: C
     match content {
         Err(problem) => {
             tracing::warn!(
-                "{} with content that does not parse: {problem}",
+                "{:?} with content that does not parse: {problem}",
                 parent.header.msg_type
             );
             let msg_type = parent.header.msg_type.replace("_request", "_reply");

@@ -47,7 +47,26 @@ pub fn spawn(mut socket: Router, signer: Signer) -> Stdin {
     let sender = socket.sender();
     let (tx, mut rx) = mpsc::unbounded_channel::<Ask>();
     tokio::spawn(async move {
-        while let Some(mut ask) = rx.recv().await {
+        loop {
+            // While nothing is asked, whatever arrives is read and dropped, so it can neither
+            // pile up nor answer a later question.
+            let mut ask = tokio::select! {
+                ask = rx.recv() => match ask {
+                    Some(ask) => ask,
+                    None => break,
+                },
+                incoming = socket.recv() => match incoming {
+                    Some(incoming) => {
+                        unasked(&signer, incoming);
+                        continue;
+                    }
+                    None => break,
+                },
+            };
+            // And what came in before this question is stale (ipykernel purges it too).
+            while let Some(incoming) = socket.try_recv() {
+                unasked(&signer, incoming);
+            }
             let content = JupyterMessageContent::InputRequest(InputRequest {
                 prompt: ask.prompt.clone(),
                 password: ask.password,
@@ -78,4 +97,15 @@ pub fn spawn(mut socket: Router, signer: Signer) -> Stdin {
         }
     });
     Stdin { tx }
+}
+
+/// Drops a stdin message that came while no question was open, logging why.
+fn unasked(signer: &Signer, incoming: azq_zmtp::Message) {
+    match signer.decode(incoming) {
+        Ok(req) => tracing::warn!(
+            "stdin {:?} dropped: no input was asked for",
+            req.parent.header.msg_type
+        ),
+        Err(e) => tracing::warn!("stdin message dropped: {e}"),
+    }
 }

@@ -7,13 +7,18 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
-use jupyter_protocol::{Header, JupyterMessageContent};
+use jupyter_protocol::{Header, JupyterMessageContent, UnknownMessage};
 use serde_json::{Map, Value};
 use sha2::Sha256;
 
 const DELIMITER: &[u8] = b"<IDS|MSG>";
 /// How many signatures are remembered for replay detection (ipykernel keeps 2^16 too).
 const REPLAY_MEMORY: usize = 1 << 16;
+/// How deeply a header's JSON may nest. A header is a flat object of strings; it is echoed as
+/// `parent_header` on every reply and IOPub message, so a deeply nested one (which serde
+/// skips as an unknown field) would go out to every subscriber, some of whose JSON parsers
+/// (Python's among them) fail on it.
+const MAX_HEADER_DEPTH: usize = 16;
 /// The protocol version azq speaks and stamps on its headers.
 pub const PROTOCOL_VERSION: &str = "5.3";
 
@@ -127,6 +132,11 @@ impl Signer {
         let [signature, header, parent, metadata, content] =
             std::array::from_fn(|i| &frames[split + 1 + i]);
         self.verify(signature, &[header, parent, metadata, content])?;
+        if nesting_depth(header) > MAX_HEADER_DEPTH {
+            return Err(Dropped::BadHeader(format!(
+                "it nests deeper than {MAX_HEADER_DEPTH} levels"
+            )));
+        }
         let parsed: Header =
             serde_json::from_slice(header).map_err(|e| Dropped::BadHeader(e.to_string()))?;
         let content = parse_content(&parsed.msg_type, content);
@@ -173,9 +183,44 @@ impl Signer {
     }
 }
 
+/// The deepest nesting of arrays and objects in `json` (brackets inside strings do not count);
+/// a linear scan, so it is safe on input of any depth.
+fn nesting_depth(json: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in json {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// Parses content for its type, filling in the optional fields real clients omit
 /// (jupyter_client leaves out `n` and `unique` in history searches, for one).
+/// A type the protocol does not define is unknown whatever its content, so it is ignored
+/// rather than answered with an error reply of a made-up type.
 fn parse_content(msg_type: &str, raw: &[u8]) -> Result<JupyterMessageContent, String> {
+    if !known_type(msg_type) {
+        return Ok(JupyterMessageContent::UnknownMessage(UnknownMessage {
+            msg_type: msg_type.to_owned(),
+            content: Value::Null,
+        }));
+    }
     let mut value: Value =
         serde_json::from_slice(raw).map_err(|e| format!("content is not JSON: {e}"))?;
     let Value::Object(map) = &mut value else {
@@ -184,6 +229,14 @@ fn parse_content(msg_type: &str, raw: &[u8]) -> Result<JupyterMessageContent, St
     fill_defaults(msg_type, map);
     JupyterMessageContent::from_type_and_content(msg_type, value)
         .map_err(|e| format!("{msg_type} content is not valid: {e}"))
+}
+
+/// Whether the protocol defines `msg_type` (the protocol crate maps only those to a type).
+fn known_type(msg_type: &str) -> bool {
+    !matches!(
+        JupyterMessageContent::from_type_and_content(msg_type, Value::Object(Map::new())),
+        Ok(JupyterMessageContent::UnknownMessage(_))
+    )
 }
 
 fn fill_defaults(msg_type: &str, map: &mut Map<String, Value>) {
@@ -280,6 +333,37 @@ mod tests {
             s.decode(msg(f[..4].to_vec())).unwrap_err(),
             Dropped::Malformed
         );
+    }
+
+    #[test]
+    fn a_deeply_nested_header_is_dropped() {
+        let s = Signer::new("secret", "k".into());
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        let header = format!(
+            r#"{{"msg_id":"m2","username":"u","session":"s","date":"2026-01-01T00:00:00Z","msg_type":"kernel_info_request","version":"5.3","x":{deep}}}"#
+        );
+        let parts: [Bytes; 4] = [header.into(), "{}".into(), "{}".into(), "{}".into()];
+        let sig = s.signature(&[&parts[0], &parts[1], &parts[2], &parts[3]]);
+        let mut f = vec![Bytes::from("id"), Bytes::from_static(DELIMITER), sig];
+        f.extend(parts);
+        assert!(matches!(s.decode(f), Err(Dropped::BadHeader(_))));
+        // Brackets inside strings are text, not nesting.
+        assert_eq!(nesting_depth(br#"{"a":"[[[[\"[[[","b":[{}]}"#), 3);
+    }
+
+    #[test]
+    fn unknown_types_are_unknown_whatever_their_content() {
+        let s = Signer::new("", "k".into());
+        for content in ["{}", "[1", "\"s\"", ""] {
+            let req = s.decode(frames(&s, "no_such_request", content)).unwrap();
+            assert!(
+                matches!(req.content, Ok(JupyterMessageContent::UnknownMessage(_))),
+                "{content}: {:?}",
+                req.content
+            );
+        }
+        let req = s.decode(frames(&s, "kernel_info_request", "[1")).unwrap();
+        assert!(req.content.is_err());
     }
 
     #[test]

@@ -71,6 +71,11 @@ impl Router {
         self.inbound.recv().await
     }
 
+    /// A message already received, if there is one; never waits.
+    pub fn try_recv(&mut self) -> Option<Message> {
+        self.inbound.try_recv().ok()
+    }
+
     pub fn sender(&self) -> RouterSender {
         RouterSender {
             peers: self.peers.clone(),
