@@ -30,6 +30,10 @@ impl Output for CellOutput<'_> {
         self.iopub.stream(self.parent, name, text);
     }
 
+    fn room(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(self.iopub.room())
+    }
+
     fn display(&mut self, bundle: Bundle) {
         self.iopub
             .send(Some(self.parent), DisplayData::new(media(&bundle)));

@@ -108,13 +108,34 @@ pub async fn run(info: ConnectionInfo) -> anyhow::Result<()> {
     let mut shell = Router::bind(&endpoint(&info.shell_url(), "shell")?, &limits)
         .await
         .map_err(|source| bind_error("shell", source))?;
-    let mut control = Router::bind(&endpoint(&info.control_url(), "control")?, &limits)
+    // Control has a runtime (one thread) of its own, like the heartbeat: its socket is read and
+    // its requests answered there, so a cell's work on the main workers never delays them.
+    let control_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("azq-control")
+        .enable_all()
+        .build()
+        .map_err(|source| {
+            bind_error(
+                "control",
+                azq_zmtp::Error::Bind {
+                    endpoint: info.control_url(),
+                    source,
+                },
+            )
+        })?;
+    let on_control = control_runtime.handle().clone();
+    let control_endpoint = endpoint(&info.control_url(), "control")?;
+    let control_limits = limits.clone();
+    let mut control = on_control
+        .spawn(async move { Router::bind(&control_endpoint, &control_limits).await })
         .await
+        .expect("the control runtime runs until the kernel exits")
         .map_err(|source| bind_error("control", source))?;
     let stdin_socket = Router::bind(&endpoint(&info.stdin_url(), "stdin")?, &limits)
         .await
         .map_err(|source| bind_error("stdin", source))?;
-    azq_zmtp::echo(&endpoint(&info.hb_url(), "heartbeat")?, &limits)
+    heartbeat(endpoint(&info.hb_url(), "heartbeat")?, limits.clone())
         .await
         .map_err(|source| bind_error("heartbeat", source))?;
 
@@ -162,7 +183,7 @@ pub async fn run(info: ConnectionInfo) -> anyhow::Result<()> {
         }
     });
     let s = shared.clone();
-    tokio::spawn(async move {
+    on_control.spawn(async move {
         while let Some(message) = control.recv().await {
             if let Some(request) = decode(&s.signer, message, Channel::Control) {
                 dispatch(&s, &control_replies, request, Channel::Control);
@@ -175,7 +196,51 @@ pub async fn run(info: ConnectionInfo) -> anyhow::Result<()> {
     // Let the last replies and IOPub messages (shutdown_reply, idle) go out.
     let _ = tokio::time::timeout(Duration::from_secs(1), iopub.flush()).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
+    control_runtime.shutdown_background();
     Ok(())
+}
+
+/// Serves the heartbeat from a thread of its own, so that a cell's work (decoding a large
+/// request, encoding a large display) on the kernel's worker threads never delays its echo.
+async fn heartbeat(endpoint: Endpoint, limits: Limits) -> Result<(), azq_zmtp::Error> {
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("azq-heartbeat".to_owned())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(source) => {
+                    let _ = bound_tx.send(Err(azq_zmtp::Error::Bind {
+                        endpoint: endpoint.to_string(),
+                        source,
+                    }));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let bound = azq_zmtp::echo(&endpoint, &limits).await;
+                let ok = bound.is_ok();
+                let _ = bound_tx.send(bound);
+                if ok {
+                    std::future::pending::<()>().await;
+                }
+            });
+        });
+    if let Err(source) = spawned {
+        return Err(azq_zmtp::Error::Bind {
+            endpoint: "the heartbeat thread".to_owned(),
+            source,
+        });
+    }
+    bound_rx.await.unwrap_or_else(|_| {
+        Err(azq_zmtp::Error::Bind {
+            endpoint: "the heartbeat thread".to_owned(),
+            source: std::io::Error::other("the heartbeat thread stopped"),
+        })
+    })
 }
 
 fn bind_error(channel: &'static str, source: azq_zmtp::Error) -> StartError {

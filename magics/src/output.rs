@@ -26,6 +26,12 @@ pub trait DisplaySink: Send + Sync {
 pub trait Output: Send {
     /// Appends text to stdout or stderr (the sink batches it).
     fn stream(&mut self, stream: Stream, text: &str);
+    /// Waits until the sink has room for more stream text: a producer that can print without
+    /// end (a script's output) awaits this between pieces, so it waits for the sink instead of
+    /// piling text up in memory.
+    fn room(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
     /// Shows a bundle as a new output.
     fn display(&mut self, bundle: Bundle);
     /// Shows a bundle that later calls to [`Output::update`] replace in place.

@@ -70,6 +70,8 @@ impl Magic for Bash {
                 chunk = stdout.next(), if !stdout.done => if let Some(t) = chunk { ctx.out.stream(Stream::Stdout, &t) },
                 chunk = stderr.next(), if !stderr.done => if let Some(t) = chunk { ctx.out.stream(Stream::Stderr, &t) },
             }
+            // A script printing without end waits for IOPub instead of filling the kernel's memory.
+            ctx.out.room().await;
         }
         let status = child
             .wait()
