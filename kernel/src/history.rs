@@ -1,4 +1,7 @@
-//! The session's input history for `history_request`: tail, range and glob search.
+//! The session's input history for `history_request`: tail, range and glob search, within a
+//! memory bound (`MAX_BYTES`).
+
+use std::collections::VecDeque;
 
 use jupyter_protocol::{HistoryEntry, HistoryRequest};
 use wildmatch::WildMatch;
@@ -6,16 +9,35 @@ use wildmatch::WildMatch;
 /// The session number entries carry; every kernel run is session 1 of its own history.
 pub const SESSION: usize = 1;
 
+/// The history keeps at most this many bytes of inputs and outputs; the oldest go first.
+pub const MAX_BYTES: usize = 16 * 1024 * 1024;
+/// A cell whose input and output together are larger is not kept (its line number is skipped):
+/// recalling a 100 MB cell is no use, and keeping it would hold that memory for the session.
+pub const MAX_ENTRY_BYTES: usize = 1024 * 1024;
+
 #[derive(Debug, Default)]
 pub struct History {
-    /// (line, input, output text)
-    entries: Vec<(usize, String, String)>,
+    /// (line, input, output text), oldest first.
+    entries: VecDeque<(usize, String, String)>,
+    /// The bytes of text `entries` hold.
+    bytes: usize,
 }
 
 impl History {
     pub fn push(&mut self, line: usize, input: &str, output: &str) {
+        let size = input.len() + output.len();
+        if size > MAX_ENTRY_BYTES {
+            return;
+        }
+        while self.bytes + size > MAX_BYTES {
+            let Some((_, i, o)) = self.entries.pop_front() else {
+                break;
+            };
+            self.bytes -= i.len() + o.len();
+        }
+        self.bytes += size;
         self.entries
-            .push((line, input.to_owned(), output.to_owned()));
+            .push_back((line, input.to_owned(), output.to_owned()));
     }
 
     pub fn answer(&self, request: &HistoryRequest) -> Vec<HistoryEntry> {
@@ -153,5 +175,46 @@ mod tests {
         assert_eq!(lines(&h, search("%env A*", true, 0)), [3]);
         assert_eq!(lines(&h, search("%env*", false, 2)), [3, 4]);
         assert_eq!(lines(&h, search("%p?d", false, 0)), [2]);
+    }
+
+    #[test]
+    fn memory_is_bounded_by_dropping_the_oldest_and_skipping_huge_cells() {
+        let mut h = History::default();
+        let big = "x".repeat(MAX_ENTRY_BYTES + 1);
+        h.push(1, "%pwd", "");
+        h.push(2, &big, "");
+        h.push(3, "%env", &big);
+        assert_eq!(
+            lines(
+                &h,
+                HistoryRequest::Tail {
+                    n: 10,
+                    output: true,
+                    raw: true
+                }
+            ),
+            [1],
+            "a cell over the entry limit is not kept"
+        );
+        let half = "y".repeat(MAX_ENTRY_BYTES / 2);
+        let many = 2 * MAX_BYTES / MAX_ENTRY_BYTES + 8;
+        for line in 4..4 + many {
+            h.push(line, &half, &half);
+        }
+        assert!(h.bytes <= MAX_BYTES, "{} bytes kept", h.bytes);
+        let kept = lines(
+            &h,
+            HistoryRequest::Tail {
+                n: 1_000_000,
+                output: false,
+                raw: true,
+            },
+        );
+        assert_eq!(*kept.last().unwrap(), 3 + many, "the newest stays");
+        assert!(
+            !kept.contains(&1) && kept.len() < many,
+            "the oldest go first: {}",
+            kept.len()
+        );
     }
 }
