@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+# The suite-wide secrets scan (tests/secret_scan.py): every message, log, request log and file
+# the tests see, searched for secrets at the end; any hit fails the run.
+pytest_plugins = ["secret_scan"]
+
 ROOT = Path(__file__).resolve().parent.parent
 # The service's specification and recorded traffic, reduced to data (see its PROVENANCE.md).
 FIXTURES = ROOT / "tests" / "fixtures" / "azure-quantum-api"
