@@ -15,8 +15,10 @@ use crate::secret::Secret;
 /// `azq/<version>`: the start of every User-Agent azq sends.
 pub const USER_AGENT: &str = concat!("azq/", env!("CARGO_PKG_VERSION"));
 
-/// No call, retries included, takes longer than this.
+/// No call, retries included, takes longer than this (unless `AZQ_HTTP_DEADLINE` says so).
 pub const DEADLINE: Duration = Duration::from_secs(30);
+/// The variable that sets another deadline, in seconds (1 to 600), e.g. for tests.
+pub const DEADLINE_VAR: &str = "AZQ_HTTP_DEADLINE";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_RETRIES: u32 = 4;
 /// No answer azq reads is larger than this; a bigger one is refused, not buffered.
@@ -25,6 +27,24 @@ pub const MAX_BODY: usize = 16 * 1024 * 1024;
 #[derive(Clone, Debug)]
 pub struct Http {
     client: reqwest::Client,
+    deadline: Duration,
+}
+
+/// The deadline `AZQ_HTTP_DEADLINE` sets in `env`, else [`DEADLINE`].
+fn deadline_of(env: &Env) -> Result<Duration, ClientError> {
+    let Some(text) = env.get(DEADLINE_VAR) else {
+        return Ok(DEADLINE);
+    };
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| (1.0..=600.0).contains(s))
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| {
+            ClientError::InvalidEndpoint(format!(
+                "{DEADLINE_VAR} is `{text}`; write seconds from 1 to 600, or unset it"
+            ))
+        })
 }
 
 /// A request as azq builds it; the secret header (API key or bearer token) is kept apart so
@@ -203,11 +223,12 @@ impl Http {
     /// A client for the session whose environment is `env` (SSL_CERT_FILE, HTTPS_PROXY,
     /// NO_PROXY are read from it).
     pub fn new(env: &Env) -> Result<Http, ClientError> {
+        let deadline = deadline_of(env)?;
         let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true)
-            .timeout(DEADLINE)
+            .timeout(deadline)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy();
         builder = builder.tls_backend_preconfigured(tls_config(env)?);
@@ -231,7 +252,7 @@ impl Http {
         let client = builder.build().map_err(|e| {
             ClientError::InvalidEndpoint(format!("the HTTP client could not start: {e}"))
         })?;
-        Ok(Http { client })
+        Ok(Http { client, deadline })
     }
 
     /// The underlying client, for the Azure identity crate's transport.
@@ -259,7 +280,7 @@ impl Http {
         let started = Instant::now();
         let mut attempt = 0;
         loop {
-            let remaining = DEADLINE.saturating_sub(started.elapsed());
+            let remaining = self.deadline.saturating_sub(started.elapsed());
             let mut builder = self
                 .client
                 .request(req.method.clone(), req.url.clone())
@@ -295,7 +316,7 @@ impl Http {
                         let wait = retry_after(resp.headers())
                             .unwrap_or_default()
                             .max(backoff(attempt));
-                        if started.elapsed() + wait < DEADLINE {
+                        if started.elapsed() + wait < self.deadline {
                             tokio::time::sleep(wait).await;
                             attempt += 1;
                             continue;
@@ -313,7 +334,7 @@ impl Http {
                 Err(e) => {
                     let transient = e.is_connect() || e.is_request() && !e.is_timeout();
                     let wait = backoff(attempt);
-                    if retry_left && transient && started.elapsed() + wait < DEADLINE {
+                    if retry_left && transient && started.elapsed() + wait < self.deadline {
                         tokio::time::sleep(wait).await;
                         attempt += 1;
                         continue;
@@ -502,6 +523,23 @@ fn network_error(host: &str, e: &reqwest::Error, started: Instant) -> ClientErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_deadline_may_be_set_and_bad_values_are_refused() {
+        let env = |v: &str| Env::default().with(DEADLINE_VAR, v);
+        assert_eq!(deadline_of(&Env::default()).unwrap(), DEADLINE);
+        assert_eq!(
+            deadline_of(&env("2.5")).unwrap(),
+            Duration::from_millis(2500)
+        );
+        for bad in ["0", "0.5", "601", "soon", "-3", "NaN"] {
+            let e = deadline_of(&env(bad)).unwrap_err().to_string();
+            assert!(
+                e.contains(DEADLINE_VAR) && e.contains("1 to 600"),
+                "{bad}: {e}"
+            );
+        }
+    }
 
     #[test]
     fn secrets_go_only_to_https_or_loopback() {

@@ -496,23 +496,39 @@ impl Workspace {
         let container = format!("job-{}", job.id);
         let (container_uri, input_uri) = match storage {
             None => {
-                let container_url = self.sas_uri(&container, None, prompt).await?;
-                let blob = blob_in(&container_url, INPUT_BLOB);
-                let req = Request::bytes(
-                    reqwest::Method::PUT,
-                    blob.clone(),
-                    job.content_type.clone(),
-                    job.input.clone(),
-                )
-                .header("x-ms-blob-type", "BlockBlob")
-                .header("x-ms-version", storage::STORAGE_VERSION);
-                self.upload(
-                    req,
-                    &blob,
-                    "try again, and if it persists check the workspace's storage account",
-                )
-                .await?;
-                (container_url, without_query(&blob))
+                // A SAS refused (expired, or its key rotated) is asked for afresh, once.
+                let mut fresh_asked = false;
+                loop {
+                    let container_url = self.sas_uri(&container, None, prompt).await?;
+                    let blob = blob_in(&container_url, INPUT_BLOB);
+                    let req = Request::bytes(
+                        reqwest::Method::PUT,
+                        blob.clone(),
+                        job.content_type.clone(),
+                        job.input.clone(),
+                    )
+                    .header("x-ms-blob-type", "BlockBlob")
+                    .header("x-ms-version", storage::STORAGE_VERSION);
+                    let resp = self
+                        .http
+                        .send(req)
+                        .await
+                        .map_err(|e| upload_failed(&blob, e.to_string()))?;
+                    if resp.is_success() {
+                        break (container_url, without_query(&blob));
+                    }
+                    if matches!(resp.status, 401 | 403) && !fresh_asked {
+                        fresh_asked = true;
+                        continue;
+                    }
+                    return Err(upload_failed(
+                        &blob,
+                        format!(
+                            "storage answered {}; try again, and if it persists check the workspace's storage account",
+                            storage_refusal(&resp)
+                        ),
+                    ));
+                }
             }
             Some(conn) => {
                 let account = StorageAccount::parse(conn)?;
@@ -582,7 +598,12 @@ impl Workspace {
             .call_on(req, prompt, "submit jobs to the workspace", true)
             .await?;
         if resp.is_success() {
-            return resp.json();
+            // The job was kept even when its answer arrived cut: read it back by its id
+            // rather than let the user submit it again.
+            return match resp.json() {
+                Ok(created) => Ok(created),
+                Err(_) => self.get_job(&job.id, prompt).await,
+            };
         }
         let (code, message) = resp.error_parts();
         let why = if message.is_empty() {

@@ -26,7 +26,13 @@ fn signature(em: &Emulator, resource: &str, permissions: &str, expiry: &str) -> 
     B64.encode(mac.finalize().into_bytes())
 }
 
-/// A SAS URL for a container (`blob` = None) or one blob, valid for `hours`.
+tokio::task_local! {
+    /// Set while the `expired-sas` fault serves a request: every SAS it hands out has expired.
+    pub static EXPIRED_SAS: bool;
+}
+
+/// A SAS URL for a container (`blob` = None) or one blob, valid for `hours` (already expired
+/// inside [`EXPIRED_SAS`]).
 pub fn sas_url(
     em: &Emulator,
     container: &str,
@@ -34,6 +40,11 @@ pub fn sas_url(
     permissions: &str,
     hours: i64,
 ) -> String {
+    let hours = if EXPIRED_SAS.try_with(|e| *e).unwrap_or(false) {
+        -1
+    } else {
+        hours
+    };
     let expiry = (chrono::Utc::now() + chrono::Duration::hours(hours))
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string();

@@ -1,6 +1,8 @@
 //! Fault injection and the request log. Faults are seeded and matched per route: a status
 //! (429 with `Retry-After`, 500, 503), added latency, a dropped connection, or one dropped
-//! after the request was applied (the client never learns its change was kept); each fires
+//! after the request was applied (the client never learns its change was kept), a success
+//! whose JSON body is cut in half (`truncate`; the change is kept), or an answer whose SAS
+//! URLs have already expired (`expired-sas`); each fires
 //! with a probability, and at most `times=N` times if it says so. The log keeps
 //! the last requests (method, path, query with SAS signatures and secrets redacted, status,
 //! time, client request id) for tests to read at `GET /_emulator/requests`.
@@ -25,6 +27,12 @@ pub enum Effect {
     Drop,
     /// The request is served (its change kept), then the connection is closed unanswered.
     DropAfter,
+    /// The request is served (its change kept); the answer's body is cut to its first half,
+    /// with a Content-Length to match, so the client reads broken JSON.
+    Truncate,
+    /// The request is served, but every SAS URL its answer hands out expired an hour ago, so
+    /// using one is refused with 403 AuthenticationFailed.
+    ExpiredSas,
 }
 
 /// `method` (or `*`) and a path pattern (`*` matches within a segment, `**` anything).
@@ -62,7 +70,8 @@ fn glob(pattern: &str, path: &str) -> bool {
 
 /// Reads `METHOD PATTERN EFFECT [PROBABILITY] [times=N]`, e.g. `GET **/jobs/* 429:2 0.5`,
 /// `* **/providerStatus 503`, `GET **/jobs latency:200`, `PUT **/jobs/* drop`,
-/// `PUT **/jobs/* drop-after times=1`.
+/// `PUT **/jobs/* drop-after times=1`, `GET **/jobs/* truncate`,
+/// `POST **/storage/sasUri expired-sas times=1`.
 pub fn parse(spec: &str) -> Result<Fault, String> {
     let words: Vec<&str> = spec.split_whitespace().collect();
     let usage = || {
@@ -104,6 +113,8 @@ pub fn parse(spec: &str) -> Result<Fault, String> {
         )),
         None if effect == "drop" => Effect::Drop,
         None if effect == "drop-after" => Effect::DropAfter,
+        None if effect == "truncate" => Effect::Truncate,
+        None if effect == "expired-sas" => Effect::ExpiredSas,
         _ => {
             let (status, retry) = effect
                 .split_once(':')
@@ -113,7 +124,7 @@ pub fn parse(spec: &str) -> Result<Fault, String> {
                 .ok()
                 .filter(|s| (400..600).contains(s))
                 .ok_or_else(|| {
-                    format!("`{effect}` is not a status 400-599, latency:MS, drop or drop-after")
+                    format!("`{effect}` is not a status 400-599, latency:MS, drop, drop-after, truncate or expired-sas")
                 })?;
             let retry_after = retry
                 .map(|r| {
@@ -262,6 +273,15 @@ mod tests {
         let once = parse("PUT **/jobs/* drop-after times=1").unwrap();
         assert_eq!((once.effect, once.times), (Effect::DropAfter, Some(1)));
         assert_eq!(parse("PUT ** 503 0.5 times=2").unwrap().times, Some(2));
+        assert_eq!(
+            parse("GET **/jobs/* truncate").unwrap().effect,
+            Effect::Truncate
+        );
+        let sas = parse("POST **/storage/sasUri expired-sas 0.5 times=3").unwrap();
+        assert_eq!(
+            (sas.effect, sas.probability, sas.times),
+            (Effect::ExpiredSas, 0.5, Some(3))
+        );
         for bad in [
             "GET",
             "GET ** 200",
@@ -271,6 +291,12 @@ mod tests {
             "GET ** 503 times=0",
             "GET ** 503 times=1 0.5",
             "GET ** 503 0.5 0.5",
+            "GET ** truncate:5",
+            "GET ** truncated",
+            "GET ** expired-sas:1",
+            "GET ** expired_sas",
+            "GET ** latency:",
+            "GET ** latency:-5",
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }

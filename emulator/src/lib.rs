@@ -270,8 +270,57 @@ impl Emulator {
         };
         let _order = self.writing.locked();
         let bytes = serde_json::to_vec(&self.store.locked().to_json())?;
+        Self::write_snapshot(dir, &bytes)
+    }
+
+    /// With a data dir, the turn to change state: held from a request's change until
+    /// [`Emulator::persist_held`] has written it, so no reader is shown it unwritten.
+    pub fn write_turn(&self) -> Option<MutexGuard<'_, ()>> {
+        self.data_dir.as_ref().map(|_| self.writing.locked())
+    }
+
+    /// Writes the current state, for the holder of the turn to write (the turn ends here).
+    pub fn persist_held(&self, turn: MutexGuard<'_, ()>) -> std::io::Result<()> {
+        let Some(dir) = &self.data_dir else {
+            return Ok(());
+        };
+        let bytes = serde_json::to_vec(&self.store.locked().to_json())?;
+        let written = Self::write_snapshot(dir, &bytes);
+        drop(turn);
+        written
+    }
+
+    /// With a data dir, waits out a write in flight: what a reader was just shown is then
+    /// on disk.
+    pub fn settled(&self) {
+        if self.data_dir.is_some() {
+            drop(self.writing.locked());
+        }
+    }
+
+    /// Makes a change the emulator makes on its own (a job starting or ending) and writes
+    /// it to the data dir before anyone can see it: the store stays locked until the
+    /// snapshot is in place, so a state a client read is never lost to a kill. `change`
+    /// answers `None` when it changed nothing (nothing is written then).
+    pub fn commit<R>(
+        &self,
+        change: impl FnOnce(&mut Store) -> Option<R>,
+    ) -> (Option<R>, std::io::Result<()>) {
+        let _order = self.data_dir.as_ref().map(|_| self.writing.locked());
+        let mut store = self.store.locked();
+        let out = change(&mut store);
+        let (Some(dir), Some(_)) = (&self.data_dir, &out) else {
+            return (out, Ok(()));
+        };
+        let written = serde_json::to_vec(&store.to_json())
+            .map_err(std::io::Error::from)
+            .and_then(|bytes| Self::write_snapshot(dir, &bytes));
+        (out, written)
+    }
+
+    fn write_snapshot(dir: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
         // The snapshot holds job inputs and results: readable by the user only.
-        files::write_private(&dir.join("state.json"), &bytes)?;
+        files::write_private(&dir.join("state.json"), bytes)?;
         std::fs::File::open(dir)?.sync_all()
     }
 

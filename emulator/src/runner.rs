@@ -26,31 +26,28 @@ fn set(
     id: &str,
     apply: impl FnOnce(&mut serde_json::Map<String, Value>) -> Option<JobEvent>,
 ) -> bool {
-    let mut store = em.store.locked();
-    match store.jobs.get_mut(id) {
+    // Written before the lock is let go: no client sees a state a kill could take back.
+    let (changed, written) = em.commit(|store| match store.jobs.get_mut(id) {
         Some(job) if !is_terminal(job.get("status").and_then(Value::as_str).unwrap_or("")) => {
             let event = apply(job);
             job.insert("lastUpdatedTime".into(), json!(http::now()));
             let session = job.get("sessionId").and_then(Value::as_str);
             if let (Some(event), Some(sid)) = (event, session.map(str::to_owned)) {
-                session_event(&mut store, &sid, event);
+                session_event(store, &sid, event);
             }
-            drop(store);
-            if let Err(e) = em.persist() {
-                tracing::error!("cannot write the data dir: {e}");
-            }
-            true
+            Some(())
         }
-        _ => false,
+        _ => None,
+    });
+    if let Err(e) = written {
+        tracing::error!("cannot write the data dir: {e}");
     }
+    changed.is_some()
 }
 
-/// Runs a job a restarted emulator found unfinished: from the start.
+/// Runs a job a restarted emulator found unfinished: from the start, keeping the state a
+/// client may have seen (an Executing job does not go back to Waiting).
 pub fn resume_after_restart(em: Arc<Emulator>, id: String) {
-    set(&em, &id, |job| {
-        job.insert("status".into(), json!("Waiting"));
-        None
-    });
     start(em, id);
 }
 

@@ -66,7 +66,14 @@ pub async fn handle(State(em): State<Arc<Emulator>>, request: Request) -> Reply 
             retry_after,
         }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            // Read (and discard) the request as a service would, so the connection stays
+            // usable: answering before a late body arrives made the server drop it unasked.
+            let drained = drain(request.into_body(), MAX_BODY).await;
             let mut r = error(status, "InjectedFault", "a fault injected by the emulator");
+            if !drained {
+                r.headers_mut()
+                    .insert("connection", HeaderValue::from_static("close"));
+            }
             if let Some(secs) = retry_after {
                 r.headers_mut()
                     .insert("retry-after", HeaderValue::from(secs));
@@ -84,6 +91,21 @@ pub async fn handle(State(em): State<Arc<Emulator>>, request: Request) -> Reply 
             r.extensions_mut().insert(faults::DropConnection);
             r
         }
+        Some(faults::Effect::Truncate) => {
+            let r = serve_request(em.clone(), request, &path, &query).await;
+            let (mut parts, body) = r.into_parts();
+            let bytes = to_bytes(body, MAX_BODY).await.unwrap_or_default();
+            let cut = bytes.slice(..bytes.len() / 2);
+            parts
+                .headers
+                .insert("content-length", HeaderValue::from(cut.len()));
+            Reply::from_parts(parts, cut.into())
+        }
+        Some(faults::Effect::ExpiredSas) => {
+            blob::EXPIRED_SAS
+                .scope(true, serve_request(em.clone(), request, &path, &query))
+                .await
+        }
         other => {
             if let Some(faults::Effect::Latency(d)) = other {
                 tokio::time::sleep(d).await;
@@ -100,6 +122,21 @@ pub async fn handle(State(em): State<Arc<Emulator>>, request: Request) -> Reply 
         request_id.as_deref(),
     );
     reply
+}
+
+/// Reads a request body to its end without keeping it; false if it is larger than `limit`
+/// or breaks off.
+async fn drain(body: axum::body::Body, limit: usize) -> bool {
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(c) if seen + c.len() <= limit => seen += c.len(),
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// Answers a request whose path and query `handle` has already read.
@@ -123,7 +160,21 @@ async fn serve_request(
     // what that caller may send.
     let limit = match admit(&em, &parts.method, &host, path, query, &parts.headers) {
         Ok(limit) => limit,
-        Err(refusal) => return refusal,
+        Err(mut refusal) => {
+            // The body stays unread, so the connection cannot carry another request: say so,
+            // or a client reusing it meets a drop it was never told of.
+            let has_body = parts.headers.contains_key("transfer-encoding")
+                || parts
+                    .headers
+                    .get("content-length")
+                    .is_some_and(|v| v.as_bytes() != b"0");
+            if has_body {
+                refusal
+                    .headers_mut()
+                    .insert("connection", HeaderValue::from_static("close"));
+            }
+            return refusal;
+        }
     };
     let declared = parts
         .headers
@@ -146,6 +197,11 @@ async fn serve_request(
             ),
         );
     };
+    let mutating = !matches!(parts.method, Method::GET | Method::HEAD);
+    // With a data dir, a change is written before anyone is shown it: a writer holds its
+    // turn from the change until the snapshot is in place; a reader waits out a write in
+    // flight before answering (a state a client saw is never lost to a kill).
+    let turn = if mutating { em.write_turn() } else { None };
     let mut reply = match host.strip_suffix(".blob.core.windows.net") {
         // Blob storage by host name: the account is the first label.
         Some(account) => {
@@ -169,8 +225,16 @@ async fn serve_request(
             body.to_vec(),
         ),
     };
-    let mutating = !matches!(parts.method, Method::GET | Method::HEAD);
-    if mutating && reply.status().as_u16() < 400 && em.persist().is_err() {
+    let kept = match turn {
+        Some(turn) if reply.status().as_u16() < 400 => em.persist_held(turn),
+        Some(_) => Ok(()),
+        None if mutating => em.persist(),
+        None => {
+            em.settled();
+            Ok(())
+        }
+    };
+    if kept.is_err() {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "PersistenceFailed",

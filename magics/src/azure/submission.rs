@@ -337,10 +337,17 @@ pub async fn submit(
         }
     };
     let job = created.map_err(|e| {
-        let base = super::client_error(e);
-        JobError::JobSubmissionFailed {
-            message: format!("the job was not submitted: {}", base.message()),
-        }
+        // The client's own refusal already says the job was not submitted.
+        let message = match e {
+            azq_client::ClientError::JobSubmissionFailed(why) => {
+                format!("the job was not submitted: {why}")
+            }
+            other => format!(
+                "the job was not submitted: {}",
+                super::client_error(other).message()
+            ),
+        };
+        JobError::JobSubmissionFailed { message }
     })?;
     ctx.azure.remember_job(&job.id);
     Ok(job)
