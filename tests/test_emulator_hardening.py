@@ -179,3 +179,43 @@ def test_the_standalone_emulator_gives_identity_tokens_only_with_its_secret(azq_
         assert r.status_code == 200, r.text
     finally:
         stop(proc)
+
+
+def test_running_out_of_file_descriptors_does_not_stop_the_emulator(azq_bin):
+    """A burst of connections past the process's descriptor limit (a shared host's small
+    `ulimit -n`, or a client leaking sockets): the connections over the limit are refused or
+    wait, and once they close the emulator answers again; it does not exit."""
+    import resource
+    import socket
+
+    from emulator_helpers import Emulator
+
+    def small_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+    real_popen = subprocess.Popen
+
+    def popen(*args, **kw):
+        return real_popen(*args, preexec_fn=small_limit, **kw)
+
+    subprocess.Popen = popen
+    try:
+        em = Emulator(azq_bin)
+    finally:
+        subprocess.Popen = real_popen
+    try:
+        host, port = em.url.removeprefix("http://").split(":")
+        held = []
+        for _ in range(150):
+            try:
+                held.append(socket.create_connection((host, int(port)), timeout=2))
+            except OSError:
+                break
+        time.sleep(0.5)
+        for s in held:
+            s.close()
+        time.sleep(0.5)
+        assert em.proc.poll() is None, "the emulator exited when it ran out of descriptors"
+        assert em.call("GET", "quotas").status_code == 200
+    finally:
+        em.close()

@@ -15,6 +15,9 @@ use tower::ServiceExt;
 
 use crate::tls::{Authority, allowed_host};
 
+/// How long the accept loop waits after a failed accept (say, no descriptor left).
+const ACCEPT_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+
 fn refuse(status: StatusCode, text: &str) -> Response<Body> {
     let mut r = Response::new(Body::from(text.to_owned()));
     *r.status_mut() = status;
@@ -139,9 +142,19 @@ pub async fn run(
         authority.map(|a| Arc::new(tokio_rustls::TlsAcceptor::from(a.server_config(bound))));
     tokio::pin!(shutdown);
     loop {
-        let (stream, _) = tokio::select! {
-            accepted = listener.accept() => accepted?,
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
             () = &mut shutdown => return Ok(()),
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            // Out of descriptors or memory, or a connection reset before it was taken: that
+            // one connection is lost, not the emulator. A short pause lets descriptors free.
+            Err(e) => {
+                tracing::warn!("cannot accept a connection: {e}");
+                tokio::time::sleep(ACCEPT_PAUSE).await;
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
         let (app, acceptor) = (app.clone(), acceptor.clone());
