@@ -203,8 +203,10 @@ pub(crate) fn complete_in(code: &str, cursor: usize, azure: Option<&SessionValue
         };
     }
     let word_start = before
-        .rfind(char::is_whitespace)
-        .map_or(line_start, |i| line_start + i + 1);
+        .char_indices()
+        .rfind(|(_, c)| c.is_whitespace())
+        // After the space, whatever its width (U+00A0 and U+2006 take more than a byte).
+        .map_or(line_start, |(i, c)| line_start + i + c.len_utf8());
     let word = &code[word_start..cursor];
     if word_start == line_start + indent {
         let matches: Vec<String> = registry::all()
@@ -420,6 +422,18 @@ fn brackets(code: &str) -> Completeness {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `magic` fuzz target: a multi-byte space (U+00A0 from a paste, U+2006)
+    /// before the cursor panicked on slicing inside the character.
+    #[test]
+    fn completion_after_a_wide_space_does_not_panic() {
+        for space in ['\u{a0}', '\u{2006}', '\u{3000}'] {
+            let code = format!("%env{space}AZ");
+            let done = complete(&code, code.len());
+            assert_eq!(done.end, code.len());
+            assert!(done.start <= done.end);
+        }
+    }
 
     #[test]
     fn rust_brackets_inside_chars_strings_and_comments_do_not_count() {
