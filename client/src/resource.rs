@@ -239,18 +239,49 @@ pub fn normalize_location(location: &str) -> Result<String, ClientError> {
 /// add when that location does not answer); `None` for a known region or nothing close.
 pub fn nearest_region(location: &str) -> Option<&'static str> {
     let normal = alphanumeric(location);
-    // Jaro-Winkler cannot reach 0.85 between names whose lengths differ fivefold (Jaro is at
-    // most (1/5 + 2)/3 = 0.73 then, and the prefix bonus adds at most 0.4 × 0.27): no region
-    // name is over 20 letters, so a longer text is compared with none of them.
-    if REGIONS.contains(&normal.as_str()) || normal.len() > 100 {
+    if REGIONS.contains(&normal.as_str()) {
         return None;
     }
+    let counts = letter_counts(&normal);
     REGIONS
         .iter()
+        .filter(|r| may_be_close(&counts, normal.len(), r))
         .map(|r| (strsim::jaro_winkler(&normal, r), *r))
         .filter(|(score, _)| *score >= 0.85)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, r)| r)
+}
+
+/// How many of each letter and digit `text` (lowercase letters and digits) holds.
+fn letter_counts(text: &str) -> [u16; 36] {
+    let mut counts = [0u16; 36];
+    for b in text.bytes() {
+        let i = match b {
+            b'a'..=b'z' => usize::from(b - b'a'),
+            b'0'..=b'9' => 26 + usize::from(b - b'0'),
+            _ => continue,
+        };
+        counts[i] = counts[i].saturating_add(1);
+    }
+    counts
+}
+
+/// Whether Jaro-Winkler between a text (its `counts` and `len`) and `region` can reach 0.85,
+/// from the letters they share, before computing it: Jaro matches at most the `m` letters the
+/// two have in common, so it is at most (m/len + m/region + 1)/3, and the prefix bonus adds at
+/// most 0.4 of what is left to 1. Most texts share too little with most regions to be close.
+fn may_be_close(counts: &[u16; 36], len: usize, region: &str) -> bool {
+    let theirs = letter_counts(region);
+    let m: usize = counts
+        .iter()
+        .zip(theirs.iter())
+        .map(|(a, b)| usize::from(*a.min(b)))
+        .sum();
+    if m == 0 || len == 0 {
+        return false;
+    }
+    let jaro = (m as f64 / len as f64 + m as f64 / region.len() as f64 + 1.0) / 3.0;
+    0.6 * jaro + 0.4 >= 0.85 - 1e-9
 }
 
 fn alphanumeric(text: &str) -> String {
@@ -263,6 +294,56 @@ fn alphanumeric(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_letter_filter_never_changes_the_nearest_region() {
+        let brute = |text: &str| {
+            let normal = alphanumeric(text);
+            if REGIONS.contains(&normal.as_str()) {
+                return None;
+            }
+            REGIONS
+                .iter()
+                .map(|r| (strsim::jaro_winkler(&normal, r), *r))
+                .filter(|(score, _)| *score >= 0.85)
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, r)| r)
+        };
+        let mut texts: Vec<String> = Vec::new();
+        for r in REGIONS {
+            let b = r.as_bytes();
+            for i in (0..b.len()).step_by(3) {
+                let mut dropped = b.to_vec();
+                dropped.remove(i);
+                texts.push(String::from_utf8(dropped).unwrap());
+                let mut swapped = b.to_vec();
+                swapped.swap(i, (i + 1) % b.len());
+                texts.push(String::from_utf8(swapped).unwrap());
+            }
+        }
+        // A small generator (no crate needed) for texts that are nothing like a region.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..300 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 40) as usize;
+            texts.push(
+                (0..len)
+                    .map(|k| (b'a' + ((x >> (k % 60)) % 26) as u8) as char)
+                    .collect(),
+            );
+        }
+        let mut suggested = 0;
+        for t in &texts {
+            assert_eq!(nearest_region(t), brute(t), "{t}");
+            suggested += usize::from(brute(t).is_some());
+        }
+        assert!(
+            suggested > 400,
+            "the typos should find their regions: {suggested}"
+        );
+    }
 
     const ID: &str = "/subscriptions/f846b2bd-d0e2-4a1d-8141-4c6944a9d387/resourceGroups/RG/providers/Microsoft.Quantum/Workspaces/ws1";
 
