@@ -140,3 +140,31 @@ def test_simulate_bad_input_fails_clearly(azq_bin, tmp_path, name, content, args
     assert r.returncode != 0
     assert expected in r.stderr, r.stderr
     assert "panicked" not in r.stderr
+
+
+@pytest.mark.parametrize("taken", ["stdin_port", "hb_port"])
+def test_a_taken_port_after_control_fails_clearly(azq_bin, tmp_path, taken):
+    """Control and the heartbeat run on runtimes of their own; a channel bound after them that
+    cannot bind must still end in a clear error, not a panic while those runtimes close."""
+    import socket
+
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen()
+    ports = {}
+    for name in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        ports[name] = s.getsockname()[1]
+        s.close()
+    ports[taken] = held.getsockname()[1]
+    path = tmp_path / "conn.json"
+    path.write_text(json.dumps({"ip": "127.0.0.1", "transport": "tcp", **ports, "key": "k",
+                                "signature_scheme": "hmac-sha256"}))
+    try:
+        r = azq(azq_bin, "kernel", "-f", str(path))
+    finally:
+        held.close()
+    assert r.returncode != 0
+    assert "cannot bind" in r.stderr, r.stderr
+    assert "panicked" not in r.stderr and "RUST_BACKTRACE" not in r.stderr, r.stderr

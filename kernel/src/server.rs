@@ -115,6 +115,7 @@ pub async fn run(info: ConnectionInfo) -> anyhow::Result<()> {
         .thread_name("azq-control")
         .enable_all()
         .build()
+        .map(|runtime| ClosesInBackground(Some(runtime)))
         .map_err(|source| {
             bind_error(
                 "control",
@@ -124,7 +125,7 @@ pub async fn run(info: ConnectionInfo) -> anyhow::Result<()> {
                 },
             )
         })?;
-    let on_control = control_runtime.handle().clone();
+    let on_control = control_runtime.handle();
     let control_endpoint = endpoint(&info.control_url(), "control")?;
     let control_limits = limits.clone();
     let mut control = on_control
@@ -196,8 +197,30 @@ pub async fn run(info: ConnectionInfo) -> anyhow::Result<()> {
     // Let the last replies and IOPub messages (shutdown_reply, idle) go out.
     let _ = tokio::time::timeout(Duration::from_secs(1), iopub.flush()).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
-    control_runtime.shutdown_background();
+    drop(control_runtime);
     Ok(())
+}
+
+/// A runtime owned by async code: dropping a runtime there blocks and panics, so this one is
+/// shut down in the background when dropped, on every path out of `run` (errors included).
+struct ClosesInBackground(Option<tokio::runtime::Runtime>);
+
+impl ClosesInBackground {
+    fn handle(&self) -> tokio::runtime::Handle {
+        self.0
+            .as_ref()
+            .expect("present until dropped")
+            .handle()
+            .clone()
+    }
+}
+
+impl Drop for ClosesInBackground {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// Serves the heartbeat from a thread of its own, so that a cell's work (decoding a large
