@@ -215,16 +215,24 @@ fn nesting_depth(json: &[u8]) -> usize {
 /// A type the protocol does not define is unknown whatever its content, so it is ignored
 /// rather than answered with an error reply of a made-up type.
 fn parse_content(msg_type: &str, raw: &[u8]) -> Result<JupyterMessageContent, String> {
-    if !known_type(msg_type) {
-        return Ok(JupyterMessageContent::UnknownMessage(UnknownMessage {
-            msg_type: msg_type.to_owned(),
-            content: Value::Null,
-        }));
-    }
-    let mut value: Value =
-        serde_json::from_slice(raw).map_err(|e| format!("content is not JSON: {e}"))?;
+    // Content that is not a JSON object is an error only for a type the protocol defines; the
+    // check for that runs here, off the path of well-formed messages.
+    let unknown_or = |why: String| {
+        if known_type(msg_type) {
+            Err(why)
+        } else {
+            Ok(JupyterMessageContent::UnknownMessage(UnknownMessage {
+                msg_type: msg_type.to_owned(),
+                content: Value::Null,
+            }))
+        }
+    };
+    let mut value: Value = match serde_json::from_slice(raw) {
+        Ok(value) => value,
+        Err(e) => return unknown_or(format!("content is not JSON: {e}")),
+    };
     let Value::Object(map) = &mut value else {
-        return Err("content is not a JSON object".to_owned());
+        return unknown_or("content is not a JSON object".to_owned());
     };
     fill_defaults(msg_type, map);
     JupyterMessageContent::from_type_and_content(msg_type, value)

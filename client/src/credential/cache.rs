@@ -164,7 +164,7 @@ impl TokenCache {
                 }
             }
         }
-        remove_stale_temporaries(&self.path);
+        remove_stale_temporaries(dir, &self.path);
         Ok(Locked {
             cache: self,
             _lock: lock,
@@ -173,20 +173,18 @@ impl TokenCache {
     }
 }
 
+/// What a cache's temporary files add to its name, before 32 hex digits.
+const TEMPORARY: &str = ".tmp.";
+
 /// Removes what writers killed between creating their temporary file and renaming it left
 /// beside the cache (`<name>.tmp.<32 hex digits>`, each holding a refresh token). Called with
 /// the lock held: every writer holds it, so none of these is in use. Unlinking never follows
 /// a link.
-fn remove_stale_temporaries(path: &Path) {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+fn remove_stale_temporaries(dir: &Path, path: &Path) {
+    let Some(name) = path.file_name() else {
         return;
     };
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let prefix = format!("{}.tmp.", name.to_string_lossy());
+    let prefix = format!("{}{TEMPORARY}", name.to_string_lossy());
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -286,7 +284,7 @@ impl Locked<'_> {
         })
         .map_err(|e| self.cache.error(e.to_string()))?;
         let mut name = path.file_name().unwrap_or_default().to_os_string();
-        name.push(format!(".tmp.{}", uuid::Uuid::new_v4().simple()));
+        name.push(format!("{TEMPORARY}{}", uuid::Uuid::new_v4().simple()));
         let tmp = path.with_file_name(name);
         let mut f = OpenOptions::new()
             .write(true)
