@@ -409,7 +409,7 @@ fn expansion_and_simulation_limits_are_errors() {
     let big = load(&format!("{H}qreg q[40];\nh q;")).unwrap();
     let err = Simulator::default().run(&big, 1, 0).unwrap_err();
     assert_eq!(err.name(), "ProgramTooLarge");
-    assert!(err.to_string().contains("at most 26"));
+    assert!(err.to_string().contains("at most 30"));
 }
 
 #[test]

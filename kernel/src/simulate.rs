@@ -8,7 +8,10 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use azq_circuits::program::{Format, label};
-use azq_circuits::sim::{DEFAULT_MAX_QUBITS, HARD_MAX_QUBITS, Simulator};
+use azq_circuits::sim::{
+    DEFAULT_FUSION, DEFAULT_MAX_QUBITS, HARD_MAX_QUBITS, Precision, Simulator, show_bytes,
+    state_bytes,
+};
 
 /// The most qubits `--statevector` prints (2^20 amplitudes is about 50 MB of JSON).
 const STATEVECTOR_MAX_QUBITS: usize = 20;
@@ -36,6 +39,22 @@ pub struct Args {
     /// The largest circuit to simulate.
     #[arg(long, default_value_t = DEFAULT_MAX_QUBITS as u64, value_parser = clap::value_parser!(u64).range(1..=HARD_MAX_QUBITS as u64))]
     max_qubits: u64,
+    /// Worker threads (default: every core).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    threads: Option<u64>,
+    /// Amplitudes in double (16 bytes each) or single precision (8 bytes: half the memory,
+    /// results to about 1e-6).
+    #[arg(long, value_enum, default_value_t = PrecisionArg::Double)]
+    precision: PrecisionArg,
+    /// The largest block of gates fused into one pass, in qubits (0 turns fusion off).
+    #[arg(long, default_value_t = DEFAULT_FUSION as u64, value_parser = clap::value_parser!(u64).range(0..=5))]
+    fusion: u64,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PrecisionArg {
+    Double,
+    Single,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -67,7 +86,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let c = &program.circuit;
     let sim = Simulator {
         max_qubits: args.max_qubits as usize,
+        threads: args.threads.unwrap_or(0) as usize,
+        precision: match args.precision {
+            PrecisionArg::Double => Precision::Double,
+            PrecisionArg::Single => Precision::Single,
+        },
+        fusion: args.fusion as usize,
     };
+    // Say what a large run will take before it starts.
+    if !args.json && c.num_qubits() >= 24 {
+        eprintln!(
+            "{} qubits: the state takes {} in {} precision",
+            c.num_qubits(),
+            show_bytes(state_bytes(c.num_qubits(), sim.precision)),
+            sim.precision.name()
+        );
+    }
     let started = Instant::now();
     if args.statevector {
         if c.num_qubits() > STATEVECTOR_MAX_QUBITS {

@@ -1,0 +1,405 @@
+//! Gate fusion: a circuit's operations become a plan of steps, where runs of gates become
+//! blocks of at most `k` qubits, each one dense (or diagonal) matrix applied in one pass.
+//!
+//! A gate may join an open block at or after the last block that touches any of its qubits
+//! (so no gate moves past another on a shared qubit) whose qubits together with the gate's
+//! stay within `k`. It joins the one where that saves the most time by the cost model (a
+//! pass over a wider block costs more: a dense 4-qubit block is 16 complex multiply-adds
+//! per amplitude), or starts a block of its own when joining saves nothing. Measurements,
+//! resets and conditions close every open block (they depend on the shot); barriers change
+//! nothing.
+
+use num_complex::Complex64 as C;
+
+use super::reference;
+use crate::circuit::{Gate, Op};
+
+/// One step of a plan.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// Fused gates: a matrix on a few qubits.
+    Block(Block),
+    /// A gate on more qubits than any block holds (a many-controlled X, say), applied alone.
+    Gate(Gate),
+    Measure {
+        qubit: usize,
+        clbit: usize,
+    },
+    Reset {
+        qubit: usize,
+    },
+    /// `then` runs when classical register `creg` reads `value`.
+    If {
+        creg: usize,
+        value: u64,
+        then: Box<Step>,
+    },
+}
+
+/// A unitary on `qubits` (ascending): row-major, bit j of an index is qubit `qubits[j]`.
+#[derive(Debug, Clone)]
+pub struct Block {
+    pub qubits: Vec<usize>,
+    /// The matrix applies where all of these are 1 (a controlled gate kept sparse).
+    pub controls: Vec<usize>,
+    pub matrix: Vec<C>,
+    /// Only the diagonal is non-zero (phases: rz, p, cz, rzz and their products).
+    pub diagonal: bool,
+    /// How many gates it holds.
+    pub gates: usize,
+}
+
+/// How far back a gate looks for a block to join (keeps planning linear).
+const WINDOW: usize = 64;
+
+struct Open {
+    mask: u64,
+    gates: Vec<Gate>,
+    /// A gate too wide to fuse: nothing joins it.
+    alone: bool,
+    /// The block's matrix while it has one non-zero per column (phases and permutations:
+    /// rz, cx, x, swap, ccx…); `None` once it is dense.
+    mono: Option<Mono>,
+    /// One controlled gate kept sparse: its matrix on its targets, visited only where the
+    /// controls are 1. A gate that joins it makes it dense.
+    sparse: bool,
+}
+
+impl Open {
+    fn cost(&self) -> f64 {
+        match (self.sparse, self.gates.first()) {
+            (true, Some(g)) => sparse_cost(g),
+            _ => cost(self.mask, self.mono.as_ref()),
+        }
+    }
+}
+
+/// A controlled gate's pass when kept sparse: its targets' pass over the share of the state
+/// where every control is 1 (a Toffoli visits a quarter), but still reading much of the
+/// memory around it (a cache line holds 4 or 8 amplitudes), so never below 40% of a pass.
+fn sparse_cost(g: &Gate) -> f64 {
+    let lowest = mask(g).trailing_zeros();
+    let width = g.targets.len();
+    let base = if is_diagonal(g) {
+        DIAGONAL_COST
+    } else if lowest >= 2 {
+        RUNS_COST[width]
+    } else {
+        ROWS_COST[width]
+    };
+    base * (0.4 + 0.6 / f64::from(1u32 << g.controls.len().min(16)))
+}
+
+/// The time of one pass over a block of each width, relative to a one-qubit pass, where
+/// amplitudes come in runs (lowest qubit 2 or more) and where they do not (lowest qubit 0
+/// or 1); measured on AVX-512 and AVX2 machines with `examples/blocks.rs`, rounded.
+const RUNS_COST: [f64; 6] = [0.0, 1.0, 1.6, 3.0, 5.0, 8.0];
+const ROWS_COST: [f64; 6] = [0.0, 1.6, 2.2, 4.0, 10.0, 14.0];
+const DIAGONAL_COST: f64 = 1.2;
+const PERMUTATION_COST: f64 = 1.5;
+
+/// A block's pass: by its width and kind (`mono`: its matrix when it has one non-zero per
+/// column).
+fn cost(mask: u64, mono: Option<&Mono>) -> f64 {
+    match mono {
+        Some(m) if m.is_diagonal() => return DIAGONAL_COST,
+        Some(_) => return PERMUTATION_COST,
+        None => {}
+    }
+    let width = (mask.count_ones() as usize).min(5);
+    if mask.trailing_zeros() >= 2 {
+        RUNS_COST[width]
+    } else {
+        ROWS_COST[width]
+    }
+}
+
+fn is_diagonal(g: &Gate) -> bool {
+    use crate::circuit::GateKind::*;
+    matches!(g.kind, Id | Z | S | Sdg | T | Tdg | Rz | P | Rzz)
+}
+
+/// A matrix with one non-zero per column, `|i⟩ → phase[i]·|perm[i]⟩`, on the qubits of
+/// `mask` (bit j of an index is the j-th lowest of them). Products of such gates stay such,
+/// so a run of CX and RZ that multiplies out to phases (a controlled phase) is seen to be
+/// diagonal before its block is closed.
+#[derive(Clone)]
+struct Mono {
+    mask: u64,
+    perm: Vec<usize>,
+    phase: Vec<C>,
+}
+
+impl Mono {
+    fn of(g: &Gate) -> Option<Mono> {
+        let m = mask(g);
+        let d = 1usize << m.count_ones();
+        let matrix = dense(m, std::slice::from_ref(g));
+        let mut perm = vec![0; d];
+        let mut phase = vec![C::new(0.0, 0.0); d];
+        for col in 0..d {
+            let mut rows = (0..d).filter(|&r| matrix[r * d + col] != C::new(0.0, 0.0));
+            let row = rows.next()?;
+            if rows.next().is_some() {
+                return None;
+            }
+            perm[col] = row;
+            phase[col] = matrix[row * d + col];
+        }
+        Some(Mono {
+            mask: m,
+            perm,
+            phase,
+        })
+    }
+
+    fn is_diagonal(&self) -> bool {
+        self.perm.iter().enumerate().all(|(i, &p)| i == p)
+    }
+
+    /// The same matrix on the qubits of `wider` (a superset), the others left alone.
+    fn widen(&self, wider: u64) -> Mono {
+        if wider == self.mask {
+            return self.clone();
+        }
+        // Where each of this matrix's index bits sits in the wider index.
+        let places: Vec<usize> = (0..64)
+            .filter(|q| wider >> q & 1 == 1)
+            .enumerate()
+            .filter(|(_, q)| self.mask >> q & 1 == 1)
+            .map(|(j, _)| j)
+            .collect();
+        let d = 1usize << wider.count_ones();
+        let ours = places.iter().fold(0usize, |m, &j| m | 1 << j);
+        let take = |i: usize| {
+            places
+                .iter()
+                .enumerate()
+                .fold(0, |k, (b, &j)| k | (i >> j & 1) << b)
+        };
+        let put = |k: usize| {
+            places
+                .iter()
+                .enumerate()
+                .fold(0, |i, (b, &j)| i | (k >> b & 1) << j)
+        };
+        let (mut perm, mut phase) = (vec![0; d], vec![C::new(0.0, 0.0); d]);
+        for i in 0..d {
+            let k = take(i);
+            perm[i] = put(self.perm[k]) | (i & !ours);
+            phase[i] = self.phase[k];
+        }
+        Mono {
+            mask: wider,
+            perm,
+            phase,
+        }
+    }
+
+    /// `next` applied after this.
+    fn then(&self, next: &Mono) -> Mono {
+        let both = self.mask | next.mask;
+        let (a, b) = (self.widen(both), next.widen(both));
+        let perm = a.perm.iter().map(|&p| b.perm[p]).collect();
+        let phase = a
+            .perm
+            .iter()
+            .zip(&a.phase)
+            .map(|(&p, &ph)| ph * b.phase[p])
+            .collect();
+        Mono {
+            mask: both,
+            perm,
+            phase,
+        }
+    }
+}
+
+fn mask(g: &Gate) -> u64 {
+    g.controls
+        .iter()
+        .chain(&g.targets)
+        .fold(0, |m, q| m | 1 << q)
+}
+
+/// Plans `ops` with blocks of at most `k` qubits (`k` = 0: every gate alone).
+/// Qubit indices must be below 64 (the simulator's limit is far lower).
+pub fn plan(ops: &[Op], k: usize) -> Vec<Step> {
+    let k = k.min(super::kernel::MAX_BLOCK_QUBITS);
+    let mut steps = Vec::new();
+    let mut open: Vec<Open> = Vec::new();
+    for op in ops {
+        match op {
+            Op::Gate(g) => add(&mut open, g, k),
+            Op::Barrier { .. } => {}
+            other => {
+                close(&mut open, &mut steps);
+                steps.push(single(other));
+            }
+        }
+    }
+    close(&mut open, &mut steps);
+    steps
+}
+
+fn add(open: &mut Vec<Open>, g: &Gate, k: usize) {
+    let m = mask(g);
+    let controlled = !g.controls.is_empty();
+    let mono = if m.count_ones() as usize <= k {
+        Mono::of(g)
+    } else {
+        None
+    };
+    let new = |alone: bool, sparse: bool, mono: Option<Mono>| Open {
+        mask: m,
+        gates: vec![g.clone()],
+        alone,
+        mono,
+        sparse,
+    };
+    if m.count_ones() as usize > k.max(1) || k == 0 {
+        open.push(new(true, controlled, None));
+        return;
+    }
+    let last = open.iter().rposition(|b| b.mask & m != 0);
+    let from = last.unwrap_or(0).max(open.len().saturating_sub(WINDOW));
+    let alone = if controlled {
+        sparse_cost(g)
+    } else {
+        cost(m, mono.as_ref())
+    };
+    // What joining block i saves: its pass and the gate's, less the pass of the two together.
+    let joined = |b: &Open| match (&b.mono, &mono) {
+        (Some(x), Some(y)) => Some(x.then(y)),
+        _ => None,
+    };
+    let best = (from..open.len())
+        .filter(|&i| !open[i].alone && (open[i].mask | m).count_ones() as usize <= k)
+        .map(|i| {
+            let b = &open[i];
+            let product = joined(b);
+            let together = cost(b.mask | m, product.as_ref());
+            (b.cost() + alone - together, i, product)
+        })
+        .filter(|(s, _, _)| *s > 0.0)
+        .max_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    match best {
+        Some((_, i, product)) => {
+            let b = &mut open[i];
+            b.mask |= m;
+            b.mono = product;
+            b.sparse = false;
+            b.gates.push(g.clone());
+        }
+        None => open.push(new(false, controlled, mono)),
+    }
+}
+
+fn close(open: &mut Vec<Open>, steps: &mut Vec<Step>) {
+    for b in open.drain(..) {
+        steps.push(if b.sparse {
+            sparse(&b.gates[0])
+        } else {
+            block(b.mask, &b.gates)
+        });
+    }
+}
+
+/// A controlled gate as its targets' matrix under its controls, or the gate alone when its
+/// targets are too many for the kernels.
+fn sparse(g: &Gate) -> Step {
+    let uncontrolled = Gate {
+        kind: g.kind,
+        params: g.params.clone(),
+        controls: vec![],
+        targets: g.targets.clone(),
+    };
+    match block(mask(&uncontrolled), std::slice::from_ref(&uncontrolled)) {
+        Step::Block(mut b) => {
+            b.controls = g.controls.clone();
+            b.controls.sort_unstable();
+            Step::Block(b)
+        }
+        _ => Step::Gate(g.clone()),
+    }
+}
+
+/// A step for one operation on its own (inside a condition, or a measurement or reset).
+fn single(op: &Op) -> Step {
+    match op {
+        Op::Gate(g) if !g.controls.is_empty() => sparse(g),
+        Op::Gate(g) => block(mask(g), std::slice::from_ref(g)),
+        Op::Measure { qubit, clbit } => Step::Measure {
+            qubit: *qubit,
+            clbit: *clbit,
+        },
+        Op::Reset { qubit } => Step::Reset { qubit: *qubit },
+        Op::If { creg, value, op } => Step::If {
+            creg: *creg,
+            value: *value,
+            then: Box::new(single(op)),
+        },
+        // A barrier under a condition does nothing either way.
+        Op::Barrier { .. } => Step::Block(Block {
+            qubits: vec![],
+            controls: vec![],
+            matrix: vec![C::new(1.0, 0.0)],
+            diagonal: true,
+            gates: 0,
+        }),
+    }
+}
+
+/// The block of `gates` (in order) on the qubits of `mask`, or the gate alone when it is too
+/// wide for the kernels.
+fn block(mask: u64, gates: &[Gate]) -> Step {
+    let qubits: Vec<usize> = (0..64).filter(|q| mask >> q & 1 == 1).collect();
+    if qubits.len() > super::kernel::MAX_BLOCK_QUBITS {
+        debug_assert_eq!(gates.len(), 1);
+        return Step::Gate(gates[0].clone());
+    }
+    let matrix = dense(mask, gates);
+    let d = 1usize << qubits.len();
+    let diagonal = (0..d * d).all(|i| i / d == i % d || matrix[i] == C::new(0.0, 0.0));
+    Step::Block(Block {
+        qubits,
+        controls: vec![],
+        matrix,
+        diagonal,
+        gates: gates.len(),
+    })
+}
+
+/// The matrix of `gates` (in order) on the qubits of `mask`, row-major, bit j of an index
+/// being the j-th lowest qubit: each basis column run through the reference path.
+fn dense(mask: u64, gates: &[Gate]) -> Vec<C> {
+    let qubits: Vec<usize> = (0..64).filter(|q| mask >> q & 1 == 1).collect();
+    let local = |q: &usize| {
+        qubits
+            .binary_search(q)
+            .expect("the block holds the gate's qubits")
+    };
+    let local_gates: Vec<Gate> = gates
+        .iter()
+        .map(|g| Gate {
+            kind: g.kind,
+            params: g.params.clone(),
+            controls: g.controls.iter().map(local).collect(),
+            targets: g.targets.iter().map(local).collect(),
+        })
+        .collect();
+    let d = 1usize << qubits.len();
+    let mut matrix = vec![C::new(0.0, 0.0); d * d];
+    let mut column = vec![C::new(0.0, 0.0); d];
+    for col in 0..d {
+        column.iter_mut().for_each(|a| *a = C::new(0.0, 0.0));
+        column[col] = C::new(1.0, 0.0);
+        for g in &local_gates {
+            reference::apply(&mut column, g);
+        }
+        for (row, a) in column.iter().enumerate() {
+            matrix[row * d + col] = *a;
+        }
+    }
+    matrix
+}

@@ -1,0 +1,549 @@
+//! The passes over a state vector: a fused block's matrix applied to every group of
+//! amplitudes it mixes, in one sweep, generic over precision, compiled three times (plain,
+//! AVX2 + FMA, AVX-512) and chosen at run time, and split over a thread pool.
+//!
+//! Two shapes of loop, both written so that the compiler vectorises them:
+//! - **runs**: when the block's lowest qubit is at least 2 (so amplitudes come in contiguous
+//!   runs of 4, 8 or 16 that the block mixes alike), each matrix entry multiplies a whole run;
+//! - **rows**: otherwise the D amplitudes of a group are gathered and each one multiplies a
+//!   whole column of the matrix (stored column-major), D rows at once.
+//!
+//! Diagonal blocks take a third, memory-bound path: one complex multiply per amplitude.
+
+use std::ops::Range;
+
+use num_complex::Complex;
+use rayon::prelude::*;
+
+/// A floating-point type the simulator runs in.
+pub trait Real: num_traits::Float + Default + Send + Sync + std::fmt::Debug + 'static {
+    /// The longest run the runs kernel takes at once (two AVX-512 registers of each part).
+    const RUN: usize;
+    fn of(x: f64) -> Self;
+    fn wide(self) -> f64;
+}
+
+impl Real for f64 {
+    const RUN: usize = 8;
+    fn of(x: f64) -> Self {
+        x
+    }
+    fn wide(self) -> f64 {
+        self
+    }
+}
+
+impl Real for f32 {
+    const RUN: usize = 16;
+    fn of(x: f64) -> Self {
+        x as f32
+    }
+    fn wide(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+/// The instruction set the kernels were compiled for, picked once per run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    Plain,
+    Avx2,
+    Avx512,
+}
+
+impl Isa {
+    /// The best this CPU runs.
+    pub fn detect() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return Isa::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return Isa::Avx2;
+            }
+        }
+        Isa::Plain
+    }
+}
+
+/// Where the passes run: the instruction set and, for more than one thread, the pool.
+pub struct Exec {
+    pub isa: Isa,
+    pool: Option<rayon::ThreadPool>,
+}
+
+/// Below this many amplitudes a pass runs on the calling thread: splitting costs more.
+const PARALLEL_MIN: usize = 1 << 14;
+
+impl Exec {
+    /// `threads` workers (1 runs everything on the calling thread).
+    pub fn new(threads: usize) -> Exec {
+        let pool = (threads > 1)
+            .then(|| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("azq-sim-{i}"))
+                    .build()
+                    .ok()
+            })
+            .flatten();
+        Exec {
+            isa: Isa::detect(),
+            pool,
+        }
+    }
+
+    pub fn threads(&self) -> usize {
+        self.pool.as_ref().map_or(1, |p| p.current_num_threads())
+    }
+
+    /// Calls `f` on disjoint sub-ranges covering `0..groups`, in parallel when the pass
+    /// touches at least `PARALLEL_MIN` amplitudes.
+    fn split(&self, groups: usize, amps: usize, f: impl Fn(Range<usize>) + Sync) {
+        match &self.pool {
+            Some(pool) if amps >= PARALLEL_MIN && groups > 1 => {
+                let chunks = (pool.current_num_threads() * 4).min(groups);
+                pool.install(|| {
+                    (0..chunks)
+                        .into_par_iter()
+                        .for_each(|i| f(i * groups / chunks..(i + 1) * groups / chunks))
+                });
+            }
+            _ => f(0..groups),
+        }
+    }
+}
+
+/// A fused block ready for the kernels in one precision.
+#[derive(Clone)]
+pub struct Prepared<F> {
+    /// The block's qubits, ascending; bit j of a block index is qubit `qubits[j]`.
+    qubits: Vec<usize>,
+    /// The block's qubits and its controls, ascending: the bits a group's base leaves out.
+    fixed: Vec<usize>,
+    /// The controls' bits: set in every base, so only amplitudes with every control at 1
+    /// are visited.
+    ctrl: usize,
+    /// The amplitude offset of each block index from its group's base.
+    offsets: Vec<usize>,
+    /// Row-major real and imaginary parts (the runs kernel).
+    row_re: Vec<F>,
+    row_im: Vec<F>,
+    /// Per column, each row's `[re, im]` and `[-im, re]` (the rows kernel).
+    col_p: Vec<F>,
+    col_q: Vec<F>,
+    /// Only the diagonal is non-zero: `row_re`/`row_im` hold it.
+    diagonal: bool,
+    /// One non-zero per column (a permutation with phases, from X, CX, CCX, SWAP and
+    /// phases): column `c` goes to row `perm[c]` times `phases[c]`.
+    perm: Option<Vec<usize>>,
+    phases: Vec<Complex<F>>,
+}
+
+/// The largest block the kernels take (32 × 32).
+pub const MAX_BLOCK_QUBITS: usize = 5;
+
+impl<F: Real> Prepared<F> {
+    /// `matrix` is row-major, `2^k × 2^k` for `k = qubits.len()` (ascending, at most
+    /// `MAX_BLOCK_QUBITS`), applied where every qubit in `controls` (disjoint from `qubits`)
+    /// is 1.
+    pub fn new(
+        qubits: &[usize],
+        controls: &[usize],
+        matrix: &[Complex<f64>],
+        diagonal: bool,
+    ) -> Prepared<F> {
+        let d = 1usize << qubits.len();
+        let mut fixed: Vec<usize> = qubits.iter().chain(controls).copied().collect();
+        fixed.sort_unstable();
+        debug_assert!(qubits.len() <= MAX_BLOCK_QUBITS && matrix.len() == d * d);
+        debug_assert!(qubits.windows(2).all(|w| w[0] < w[1]));
+        let offsets = (0..d)
+            .map(|i| {
+                qubits
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| i >> j & 1 == 1)
+                    .fold(0, |o, (_, q)| o | 1 << q)
+            })
+            .collect();
+        let (row_re, row_im, col_p, col_q) = if diagonal {
+            let re = (0..d).map(|i| F::of(matrix[i * d + i].re)).collect();
+            let im = (0..d).map(|i| F::of(matrix[i * d + i].im)).collect();
+            (re, im, vec![], vec![])
+        } else {
+            let at = |r: usize, c: usize| matrix[r * d + c];
+            let row_re = matrix.iter().map(|m| F::of(m.re)).collect();
+            let row_im = matrix.iter().map(|m| F::of(m.im)).collect();
+            let mut col_p = Vec::with_capacity(2 * d * d);
+            let mut col_q = Vec::with_capacity(2 * d * d);
+            for c in 0..d {
+                for r in 0..d {
+                    let m = at(r, c);
+                    col_p.extend([F::of(m.re), F::of(m.im)]);
+                    col_q.extend([F::of(-m.im), F::of(m.re)]);
+                }
+            }
+            (row_re, row_im, col_p, col_q)
+        };
+        // A permutation with phases takes a pass that only moves amplitudes.
+        let zero = Complex::new(0.0, 0.0);
+        let mut perm = Vec::with_capacity(d);
+        let mut phases = Vec::with_capacity(d);
+        for c in 0..d {
+            let mut rows = (0..d).filter(|&r| matrix[r * d + c] != zero);
+            match (rows.next(), rows.next()) {
+                (Some(r), None) => {
+                    perm.push(r);
+                    phases.push(Complex::new(
+                        F::of(matrix[r * d + c].re),
+                        F::of(matrix[r * d + c].im),
+                    ));
+                }
+                _ => break,
+            }
+        }
+        let perm = (!diagonal && perm.len() == d).then_some(perm);
+        Prepared {
+            perm,
+            phases,
+            qubits: qubits.to_vec(),
+            fixed,
+            ctrl: controls.iter().fold(0, |m, q| m | 1 << q),
+            offsets,
+            row_re,
+            row_im,
+            col_p,
+            col_q,
+            diagonal,
+        }
+    }
+
+    /// Applies the block to a state of `amps.len()` amplitudes.
+    pub fn apply(&self, amps: &mut [Complex<F>], exec: &Exec) {
+        let total = amps.len();
+        let Some(&lowest) = self.fixed.first() else {
+            return; // no qubits: nothing to do
+        };
+        debug_assert!(self.fixed.last().is_some_and(|&q| 1 << q < total));
+        // Amplitudes of a group sit in runs as long as the lowest qubit the block fixes.
+        let run = (1usize << lowest).min(F::RUN);
+        let bases = total >> self.fixed.len();
+        let ptr = Ptr(amps.as_mut_ptr());
+        if self.diagonal && (run >= 4 || self.ctrl != 0) {
+            let groups = bases / run;
+            exec.split(groups, total, |r| unsafe { diagonal(ptr, self, r, run) });
+        } else if self.diagonal {
+            // Low qubits in the block: walk the state in order, each amplitude's phase
+            // found from a table for its low bits and one lookup for the rest.
+            let low_bits = total.trailing_zeros().min(10) as usize;
+            let table: Vec<usize> = (0..1usize << low_bits).map(|j| self.index_of(j)).collect();
+            let chunks = total >> low_bits;
+            exec.split(chunks, total, |r| unsafe {
+                diagonal_in_order(ptr, self, r, low_bits, &table)
+            });
+        } else if let Some(perm) = &self.perm {
+            let groups = bases / run;
+            exec.split(groups, total, |r| unsafe {
+                permute(ptr, self, perm, r, run)
+            });
+        } else if run >= 4 {
+            let groups = bases / run;
+            exec.split(groups, total, |r| unsafe {
+                dispatch_runs(exec.isa, ptr, self, r, run)
+            });
+        } else {
+            let groups = bases;
+            exec.split(groups, total, |r| unsafe {
+                dispatch_rows(exec.isa, ptr, self, r)
+            });
+        }
+    }
+
+    /// The block index of amplitude `i`: its bits at the block's qubits.
+    fn index_of(&self, i: usize) -> usize {
+        self.qubits
+            .iter()
+            .enumerate()
+            .fold(0, |k, (j, &q)| k | (i >> q & 1) << j)
+    }
+
+    /// The index of group `g`'s first amplitude: `g` with a zero inserted at each block
+    /// qubit and control, then the controls set.
+    #[inline(always)]
+    fn base(&self, mut g: usize) -> usize {
+        for &q in &self.fixed {
+            g = ((g >> q) << (q + 1)) | (g & ((1 << q) - 1));
+        }
+        g | self.ctrl
+    }
+}
+
+/// The state's first amplitude, shared by the workers of one pass. Each worker touches only
+/// the amplitudes of its own groups, and distinct groups share no amplitude (a group is its
+/// base plus the block's offsets, and the base has zeros at every block qubit and the same
+/// fixed bits at every control).
+#[derive(Clone, Copy)]
+struct Ptr<F>(*mut Complex<F>);
+// SAFETY: see the type's comment: concurrent workers write disjoint amplitudes.
+unsafe impl<F> Send for Ptr<F> {}
+unsafe impl<F> Sync for Ptr<F> {}
+
+/// `a·b + c`, fused where the caller was compiled with FMA.
+#[inline(always)]
+fn madd<F: Real, const FMA: bool>(a: F, b: F, c: F) -> F {
+    if FMA { a.mul_add(b, c) } else { a * b + c }
+}
+
+/// Safety: every index `prep.base(g·run) + offset + v` for `g` in `groups`, `v < run` lies
+/// in the state behind `p`, and no other thread touches those groups.
+///
+/// Works on the interleaved parts directly (`W` = 2 × run floats): with `m = a + ib`,
+/// `m·x = a·[re, im] + b·[-im, re]`, so each matrix entry is two FMAs over a whole run and
+/// nothing is shuffled but the one swapped copy of each input run.
+#[inline(always)]
+unsafe fn runs<F: Real, const D: usize, const W: usize, const FMA: bool>(
+    p: Ptr<F>,
+    prep: &Prepared<F>,
+    groups: Range<usize>,
+) {
+    let (mre, mim) = (&prep.row_re[..D * D], &prep.row_im[..D * D]);
+    let off: &[usize; D] = prep.offsets[..D].try_into().expect("block size");
+    let f = p.0.cast::<F>();
+    let zero = F::zero();
+    // Four rows at a time: eight independent accumulators keep the FMA units busy (one
+    // row's sum alone is a chain of dependent FMAs, bound by their latency).
+    let r_rows: usize = if D < 4 { D } else { 4 };
+    for g in groups {
+        let base = prep.base(g * (W / 2));
+        let mut x = [[zero; W]; D];
+        let mut xs = [[zero; W]; D];
+        for c in 0..D {
+            // SAFETY: in the state (see the function's contract); Complex<F> is two Fs.
+            let src = unsafe { std::slice::from_raw_parts(f.add(2 * (base + off[c])), W) };
+            x[c].copy_from_slice(src);
+            for j in (0..W).step_by(2) {
+                xs[c][j] = -src[j + 1];
+                xs[c][j + 1] = src[j];
+            }
+        }
+        for r0 in (0..D).step_by(r_rows) {
+            let mut acc = [[zero; W]; 4];
+            for c in 0..D {
+                for k in 0..r_rows {
+                    let (a, b) = (mre[(r0 + k) * D + c], mim[(r0 + k) * D + c]);
+                    for j in 0..W {
+                        acc[k][j] =
+                            madd::<F, FMA>(a, x[c][j], madd::<F, FMA>(b, xs[c][j], acc[k][j]));
+                    }
+                }
+            }
+            for k in 0..r_rows {
+                // SAFETY: as above; this group's runs are written by this thread only.
+                let dst =
+                    unsafe { std::slice::from_raw_parts_mut(f.add(2 * (base + off[r0 + k])), W) };
+                dst.copy_from_slice(&acc[k]);
+            }
+        }
+    }
+}
+
+/// Safety: as for `runs`, with runs of one amplitude. `DD` = 2 × the block's rows: the
+/// accumulators hold the output interleaved, and column `c` of the matrix is kept as
+/// `[re, im]` and `[-im, re]` per row, so `out += x.re·P[c] + x.im·Q[c]`.
+#[inline(always)]
+unsafe fn rows<F: Real, const DD: usize, const FMA: bool>(
+    p: Ptr<F>,
+    prep: &Prepared<F>,
+    groups: Range<usize>,
+) {
+    let (cp, cq) = (&prep.col_p[..DD * DD / 2], &prep.col_q[..DD * DD / 2]);
+    let off = &prep.offsets[..DD / 2];
+    let zero = F::zero();
+    for g in groups {
+        let base = prep.base(g);
+        let mut acc = [zero; DD];
+        for (c, &o) in off.iter().enumerate() {
+            // SAFETY: in the state, this thread's group.
+            let x = unsafe { *p.0.add(base + o) };
+            let pc: &[F; DD] = cp[c * DD..(c + 1) * DD].try_into().expect("column");
+            let qc: &[F; DD] = cq[c * DD..(c + 1) * DD].try_into().expect("column");
+            for j in 0..DD {
+                acc[j] = madd::<F, FMA>(x.re, pc[j], madd::<F, FMA>(x.im, qc[j], acc[j]));
+            }
+        }
+        for (r, &o) in off.iter().enumerate() {
+            // SAFETY: as above.
+            unsafe { *p.0.add(base + o) = Complex::new(acc[2 * r], acc[2 * r + 1]) };
+        }
+    }
+}
+
+/// Safety: as for `runs`.
+unsafe fn diagonal<F: Real>(p: Ptr<F>, prep: &Prepared<F>, groups: Range<usize>, run: usize) {
+    let d = prep.offsets.len();
+    for g in groups {
+        let base = prep.base(g * run);
+        for c in 0..d {
+            let m = Complex::new(prep.row_re[c], prep.row_im[c]);
+            // SAFETY: in the state, this thread's group.
+            let dst =
+                unsafe { std::slice::from_raw_parts_mut(p.0.add(base + prep.offsets[c]), run) };
+            dst.iter_mut().for_each(|a| *a = *a * m);
+        }
+    }
+}
+
+/// Safety: as for `runs`.
+unsafe fn permute<F: Real>(
+    p: Ptr<F>,
+    prep: &Prepared<F>,
+    perm: &[usize],
+    groups: Range<usize>,
+    run: usize,
+) {
+    let d = prep.offsets.len();
+    let mut held = vec![Complex::<F>::default(); d * run];
+    for g in groups {
+        let base = prep.base(g * run);
+        for (c, &o) in prep.offsets.iter().enumerate() {
+            // SAFETY: in the state, this thread's group.
+            let src = unsafe { std::slice::from_raw_parts(p.0.add(base + o), run) };
+            held[c * run..(c + 1) * run].copy_from_slice(src);
+        }
+        for (c, &r) in perm.iter().enumerate() {
+            let m = prep.phases[c];
+            // SAFETY: as above.
+            let dst =
+                unsafe { std::slice::from_raw_parts_mut(p.0.add(base + prep.offsets[r]), run) };
+            for (a, &x) in dst.iter_mut().zip(&held[c * run..(c + 1) * run]) {
+                *a = x * m;
+            }
+        }
+    }
+}
+
+/// Safety: chunks of `2^low_bits` amplitudes in `chunks` lie in the state behind `p` and no
+/// other thread touches them; `table` is `index_of` for every value of the low bits.
+unsafe fn diagonal_in_order<F: Real>(
+    p: Ptr<F>,
+    prep: &Prepared<F>,
+    chunks: Range<usize>,
+    low_bits: usize,
+    table: &[usize],
+) {
+    let phases: Vec<Complex<F>> = prep
+        .row_re
+        .iter()
+        .zip(&prep.row_im)
+        .map(|(&re, &im)| Complex::new(re, im))
+        .collect();
+    for k in chunks {
+        let start = k << low_bits;
+        let high = prep.index_of(start);
+        // SAFETY: this thread's chunk, inside the state.
+        let dst = unsafe { std::slice::from_raw_parts_mut(p.0.add(start), table.len()) };
+        for (a, &low) in dst.iter_mut().zip(table) {
+            *a = *a * phases[high | low];
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn runs_avx2<F: Real, const D: usize, const V: usize>(
+    p: Ptr<F>,
+    prep: &Prepared<F>,
+    g: Range<usize>,
+) {
+    unsafe { runs::<F, D, V, true>(p, prep, g) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn runs_avx512<F: Real, const D: usize, const V: usize>(
+    p: Ptr<F>,
+    prep: &Prepared<F>,
+    g: Range<usize>,
+) {
+    unsafe { runs::<F, D, V, true>(p, prep, g) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn rows_avx2<F: Real, const DD: usize>(p: Ptr<F>, prep: &Prepared<F>, g: Range<usize>) {
+    unsafe { rows::<F, DD, true>(p, prep, g) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn rows_avx512<F: Real, const DD: usize>(p: Ptr<F>, prep: &Prepared<F>, g: Range<usize>) {
+    unsafe { rows::<F, DD, true>(p, prep, g) }
+}
+
+/// Safety: as for `runs`; `isa` is what `Isa::detect` found on this CPU.
+unsafe fn dispatch_runs<F: Real>(
+    isa: Isa,
+    p: Ptr<F>,
+    prep: &Prepared<F>,
+    g: Range<usize>,
+    run: usize,
+) {
+    macro_rules! go {
+        ($d:literal, $v:literal) => {
+            match isa {
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => unsafe { runs_avx512::<F, $d, $v>(p, prep, g) },
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => unsafe { runs_avx2::<F, $d, $v>(p, prep, g) },
+                _ => unsafe { runs::<F, $d, $v, false>(p, prep, g) },
+            }
+        };
+    }
+    match (prep.offsets.len(), run) {
+        (2, 4) => go!(2, 8),
+        (2, 8) => go!(2, 16),
+        (2, 16) => go!(2, 32),
+        (4, 4) => go!(4, 8),
+        (4, 8) => go!(4, 16),
+        (4, 16) => go!(4, 32),
+        (8, 4) => go!(8, 8),
+        (8, 8) => go!(8, 16),
+        (8, 16) => go!(8, 32),
+        (16, 4) => go!(16, 8),
+        (16, 8) => go!(16, 16),
+        (16, 16) => go!(16, 32),
+        (32, 4) => go!(32, 8),
+        (32, 8) => go!(32, 16),
+        (32, 16) => go!(32, 32),
+        (d, v) => unreachable!("no runs kernel for a {d}-row block in runs of {v}"),
+    }
+}
+
+/// Safety: as for `rows`; `isa` is what `Isa::detect` found on this CPU.
+unsafe fn dispatch_rows<F: Real>(isa: Isa, p: Ptr<F>, prep: &Prepared<F>, g: Range<usize>) {
+    macro_rules! go {
+        ($d:literal) => {
+            match isa {
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => unsafe { rows_avx512::<F, $d>(p, prep, g) },
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => unsafe { rows_avx2::<F, $d>(p, prep, g) },
+                _ => unsafe { rows::<F, $d, false>(p, prep, g) },
+            }
+        };
+    }
+    match prep.offsets.len() {
+        2 => go!(4),
+        4 => go!(8),
+        8 => go!(16),
+        16 => go!(32),
+        32 => go!(64),
+        d => unreachable!("no rows kernel for a {d}-row block"),
+    }
+}
