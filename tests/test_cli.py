@@ -124,7 +124,11 @@ def test_simulate_reads_every_format(azq_bin, tmp_path):
         ("missing.qasm", None, [], "cannot read"),
         ("prog.txt", "hello", [], "cannot tell the program's format"),
         ("bad.qasm", 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\nhx q[0];\n', [], "InvalidProgram: line 4, column 1"),
-        ("big.qasm", 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[30];\nh q;\n', [], "ProgramTooLarge"),
+        ("big.qasm", 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[31];\nh q;\n', [], "at most 30"),
+        ("big.qasm", 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[27];\nh q;\n', ["--max-qubits", "26"], "ProgramTooLarge"),
+        ("ok.qasm", GHZ, ["--threads", "0"], "--threads"),
+        ("ok.qasm", GHZ, ["--precision", "half"], "--precision"),
+        ("ok.qasm", GHZ, ["--fusion", "6"], "--fusion"),
         ("ok.qasm", GHZ, ["--shots", "0"], "--shots"),
         ("ok.qasm", GHZ, ["--max-qubits", "99"], "--max-qubits"),
         ("bin.ll", b"BC\xc0\xde\x00", [], "not UTF-8"),
@@ -140,6 +144,56 @@ def test_simulate_bad_input_fails_clearly(azq_bin, tmp_path, name, content, args
     assert r.returncode != 0
     assert expected in r.stderr, r.stderr
     assert "panicked" not in r.stderr
+
+
+def test_simulate_refuses_a_state_that_does_not_fit_before_starting(azq_bin, tmp_path):
+    """Under a 2 GiB address-space limit, a 28-qubit state (4 GiB in double precision, 2 GiB
+    in single) is refused at once with what it needs and what to change; a 24-qubit one runs
+    and says what it takes before it starts."""
+    import resource
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    big = tmp_path / "big.qasm"
+    big.write_text('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[28];\ncreg c[28];\nh q;\nmeasure q -> c;\n')
+    for extra, need in [([], "4.0 GiB"), (["--precision", "single"], "2.0 GiB")]:
+        r = subprocess.run([azq_bin, "simulate", str(big), *extra], capture_output=True, text=True,
+                           timeout=30, preexec_fn=limited)
+        assert r.returncode != 0
+        assert "ProgramTooLarge" in r.stderr and need in r.stderr and "available" in r.stderr, r.stderr
+        assert "panicked" not in r.stderr and "memory allocation" not in r.stderr
+    assert "single precision" in subprocess.run([azq_bin, "simulate", str(big)], capture_output=True, text=True,
+                                                timeout=30, preexec_fn=limited).stderr
+    ok = tmp_path / "ok.qasm"
+    ok.write_text('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[24];\ncreg c[24];\nh q[0];\ncx q[0], q[23];\nmeasure q -> c;\n')
+    r = subprocess.run([azq_bin, "simulate", str(ok), "--shots", "100", "--threads", "2"], capture_output=True,
+                       text=True, timeout=60, preexec_fn=limited)
+    assert r.returncode == 0, r.stderr
+    assert "24 qubits: the state takes 256 MiB in double precision" in r.stderr
+    assert "100 shots" in r.stdout
+
+
+def test_simulate_precision_and_threads_agree(azq_bin, tmp_path):
+    """The same seeded circuit in double and single precision, on one thread and four, with
+    fusion on and off, gives probabilities within single precision's tolerance."""
+    prog = tmp_path / "qft.qasm"
+    lines = ['OPENQASM 2.0;', 'include "qelib1.inc";', "qreg q[16];", "x q[0];", "x q[5];"]
+    for j in range(15, -1, -1):
+        lines.append(f"h q[{j}];")
+        lines += [f"cp(pi/{2 ** (j - k)}) q[{k}], q[{j}];" for k in range(j - 1, max(j - 5, -1), -1)]
+    prog.write_text("\n".join(lines) + "\n")
+    got = {}
+    for args in [[], ["--precision", "single"], ["--threads", "4"], ["--fusion", "0"],
+                 ["--precision", "single", "--threads", "3", "--fusion", "2"]]:
+        r = azq(azq_bin, "simulate", str(prog), "--statevector", *args)
+        assert r.returncode == 0, r.stderr
+        got[" ".join(args)] = json.loads(r.stdout)["amplitudes"]
+    base = got[""]
+    for name, amps in got.items():
+        tol = 1e-5 if "single" in name else 1e-12
+        worst = max(abs(a[0] - b[0]) + abs(a[1] - b[1]) for a, b in zip(amps, base))
+        assert worst < tol, (name, worst)
 
 
 @pytest.mark.parametrize("taken", ["stdin_port", "hb_port"])

@@ -77,6 +77,9 @@ pub struct Config {
     pub job_delay: Duration,
     /// At most this many jobs execute at once; the rest stay Waiting until one finishes.
     pub max_running_jobs: usize,
+    /// Simulator threads each executing job may use: its share of the machine, so one big
+    /// job cannot starve the others (0: the cores divided among `max_running_jobs`).
+    pub job_threads: usize,
     /// How often device-code clients may poll, and how long a code lives.
     pub device_code_interval: Duration,
     pub device_code_lifetime: Duration,
@@ -107,6 +110,7 @@ impl Default for Config {
             credentials: Credentials::generate(),
             job_delay: Duration::from_millis(100),
             max_running_jobs: 2,
+            job_threads: 0,
             device_code_interval: Duration::from_secs(5),
             device_code_lifetime: Duration::from_secs(900),
             auto_approve: false,

@@ -45,6 +45,18 @@ fn set(
     changed.is_some()
 }
 
+/// The simulator threads one job gets: the configured budget, or an equal share of the
+/// cores among the jobs that may execute at once.
+fn job_threads(config: &crate::Config) -> usize {
+    match config.job_threads {
+        0 => {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            (cores / config.max_running_jobs.max(1)).max(1)
+        }
+        n => n,
+    }
+}
+
 /// Runs a job a restarted emulator found unfinished: from the start, keeping the state a
 /// client may have seen (an Executing job does not go back to Waiting).
 pub fn resume_after_restart(em: Arc<Emulator>, id: String) {
@@ -242,7 +254,10 @@ fn run(em: &Emulator, id: &str, used: &mut Used) -> Outcome {
     used.shots = shots;
     used.params = params.clone();
     used.translated = TRANSLATED.contains(&output_format.as_str());
-    let sim = Simulator::default();
+    let sim = Simulator {
+        threads: job_threads(&em.config),
+        ..Simulator::default()
+    };
     let seed = seed_from(id);
     let known = |f: &str| {
         TRANSLATED.contains(&f)

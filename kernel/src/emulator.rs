@@ -61,6 +61,13 @@ pub struct Args {
     /// AZURE_POD_IDENTITY_AUTHORITY_HOST.
     #[arg(long)]
     open_imds: bool,
+    /// How many jobs execute at once; the others stay Waiting until one finishes.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+    max_running_jobs: u64,
+    /// Simulator threads for each executing job (default: the cores shared equally among
+    /// --max-running-jobs), so one large job cannot take the machine from the others.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    job_threads: Option<u64>,
 }
 
 pub fn run(mut args: Args) -> anyhow::Result<()> {
@@ -81,6 +88,8 @@ pub fn run(mut args: Args) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("--fault {e}"))?,
         fault_seed: args.fault_seed,
         open_imds: args.open_imds,
+        max_running_jobs: args.max_running_jobs as usize,
+        job_threads: args.job_threads.unwrap_or(0) as usize,
         ..Config::default()
     };
     if let Some(key) = args.api_key.take() {

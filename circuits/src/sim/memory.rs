@@ -12,16 +12,12 @@ pub fn state_bytes(n: usize, precision: Precision) -> u64 {
     precision.bytes() << n
 }
 
-/// Memory this process may still take: the smaller of the kernel's `MemAvailable` and what
-/// the cgroup (a container's limit) has left. `None` where neither can be read.
+/// Memory this process may still take: the least of the kernel's `MemAvailable`, what the
+/// cgroup (a container's or a JupyterHub user's limit) has left, and what the address-space
+/// limit (`ulimit -v`) leaves beside what the process maps already. `None` where none can
+/// be read.
 pub fn available_bytes() -> Option<u64> {
-    let meminfo = std::fs::read_to_string("/proc/meminfo").ok().and_then(|s| {
-        s.lines()
-            .find_map(|l| l.strip_prefix("MemAvailable:"))
-            .and_then(|v| v.trim().strip_suffix("kB"))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|kib| kib * 1024)
-    });
+    let meminfo = kib_field("/proc/meminfo", "MemAvailable:");
     let read = |p: &str| {
         std::fs::read_to_string(p)
             .ok()
@@ -34,10 +30,44 @@ pub fn available_bytes() -> Option<u64> {
         (Some(max), Some(current)) => Some(max.saturating_sub(current)),
         _ => None,
     };
-    match (meminfo, cgroup) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+    [meminfo, cgroup, address_space_left()]
+        .into_iter()
+        .flatten()
+        .min()
+}
+
+/// A `Name:   1234 kB` line of a /proc file, in bytes.
+fn kib_field(path: &str, name: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let value = text.lines().find_map(|l| l.strip_prefix(name))?;
+    let kib = value
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+/// What `RLIMIT_AS` leaves: the limit less the process's current size (`VmSize`).
+fn address_space_left() -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes the struct it is given and nothing else.
+        if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } != 0
+            || limit.rlim_cur == libc::RLIM_INFINITY
+        {
+            return None;
+        }
+        let used = kib_field("/proc/self/status", "VmSize:")?;
+        Some(limit.rlim_cur.saturating_sub(used))
     }
+    #[cfg(not(target_os = "linux"))]
+    None
 }
 
 /// A byte count for people: "1.0 GiB", "256 MiB".
