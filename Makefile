@@ -111,12 +111,19 @@ soak: build rust venv
 # The Rust-cell anchor, evcxr_jupyter 0.22, is built once with cargo (about 10 minutes) outside
 # the clone.
 EVCXR_ANCHOR ?= $(HOME)/.cache/azq/anchors/evcxr
-bench: kernelspec rust
+# The simulator anchors (Qiskit Aer, qulacs, qsim) in a venv of their own, outside the clone.
+SIM_VENV ?= $(HOME)/.cache/azq/anchors/sim-venv
+$(SIM_VENV)/.installed: bench/requirements-sim.txt
+	$(PYTHON) -m venv $(SIM_VENV)
+	$(SIM_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements-sim.txt
+	touch $@
+
+bench: kernelspec rust $(SIM_VENV)/.installed
 	test -x $(EVCXR_ANCHOR)/bin/evcxr_jupyter || $(CARGO) install evcxr_jupyter@0.22.0 --locked --root $(EVCXR_ANCHOR)
 	AZQ_BIN=$(AZQ) $(PY) bench/kernel_bench.py
 	AZQ_BIN=$(AZQ) $(PY) bench/connect_bench.py
 	AZQ_BIN=$(AZQ) $(PY) bench/jobs_bench.py
-	AZQ_BIN=$(AZQ) $(PY) bench/sim_bench.py
+	AZQ_BIN=$(AZQ) $(SIM_VENV)/bin/python bench/sim_suite.py --threads-check
 	AZQ_BIN=$(AZQ) $(PY) bench/diagram_bench.py
 	EVCXR_JUPYTER=$(EVCXR_ANCHOR)/bin/evcxr_jupyter AZQ_BIN=$(AZQ) $(PY) bench/rust_bench.py
 	$(CARGO) run --release --locked -p azq-emulator --example load

@@ -8,11 +8,26 @@ use std::time::Instant;
 use azq_circuits::sim::kernel::{Exec, Prepared, Real};
 use num_complex::{Complex, Complex64};
 
-fn time<F: Real>(n: usize, qubits: &[usize], diagonal: bool, exec: &Exec) -> f64 {
+/// The kinds of block timed: dense, diagonal, and a permutation (index reversed) with phases.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Dense,
+    Diagonal,
+    Permutation,
+}
+
+fn time<F: Real>(n: usize, qubits: &[usize], kind: Kind, exec: &Exec) -> f64 {
     let d = 1 << qubits.len();
+    let diagonal = kind == Kind::Diagonal;
     let matrix: Vec<Complex64> = (0..d * d)
         .map(|i| {
-            if diagonal && i / d != i % d {
+            let (r, c) = (i / d, i % d);
+            let zero = match kind {
+                Kind::Dense => false,
+                Kind::Diagonal => r != c,
+                Kind::Permutation => r != d - 1 - c,
+            };
+            if zero {
                 Complex64::new(0.0, 0.0)
             } else {
                 Complex64::from_polar(0.3, i as f64)
@@ -42,16 +57,18 @@ fn main() {
         "{n} qubits, {threads} thread(s), {:?}; ms per pass",
         exec.isa
     );
-    println!("width  low  f64 dense  f32 dense  f64 diag  f32 diag");
+    println!("width  low  f64 dense  f32 dense  f64 diag  f32 diag  f64 perm  f32 perm");
     for width in 1..=5 {
         for low in [0, 1, 2, 3, 4, 8] {
             let qubits: Vec<usize> = (0..width).map(|j| low + 3 * j).collect();
             println!(
-                "{width:>5}  {low:>3}  {:>9.2}  {:>9.2}  {:>8.2}  {:>8.2}",
-                time::<f64>(n, &qubits, false, &exec),
-                time::<f32>(n, &qubits, false, &exec),
-                time::<f64>(n, &qubits, true, &exec),
-                time::<f32>(n, &qubits, true, &exec),
+                "{width:>5}  {low:>3}  {:>9.2}  {:>9.2}  {:>8.2}  {:>8.2}  {:>8.2}  {:>8.2}",
+                time::<f64>(n, &qubits, Kind::Dense, &exec),
+                time::<f32>(n, &qubits, Kind::Dense, &exec),
+                time::<f64>(n, &qubits, Kind::Diagonal, &exec),
+                time::<f32>(n, &qubits, Kind::Diagonal, &exec),
+                time::<f64>(n, &qubits, Kind::Permutation, &exec),
+                time::<f32>(n, &qubits, Kind::Permutation, &exec),
             );
         }
     }

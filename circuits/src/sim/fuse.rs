@@ -92,25 +92,22 @@ fn sparse_cost(g: &Gate) -> f64 {
 
 /// The time of one pass over a block of each width, relative to a one-qubit pass, where
 /// amplitudes come in runs (lowest qubit 2 or more) and where they do not (lowest qubit 0
-/// or 1); measured on AVX-512 and AVX2 machines with `examples/blocks.rs`, rounded.
-const RUNS_COST: [f64; 6] = [0.0, 1.0, 1.6, 3.0, 5.0, 8.0];
-const ROWS_COST: [f64; 6] = [0.0, 1.6, 2.2, 4.0, 10.0, 14.0];
-const DIAGONAL_COST: f64 = 1.2;
+/// or 1), and of the diagonal and permutation passes; measured with `examples/blocks.rs`
+/// (20 and 24 qubits, AVX-512, both precisions), rounded.
+const RUNS_COST: [f64; 6] = [0.0, 1.0, 1.3, 2.5, 3.9, 6.8];
+const ROWS_COST: [f64; 6] = [0.0, 1.6, 2.1, 4.0, 5.5, 7.7];
+const DIAGONAL_COST: f64 = 1.1;
 const PERMUTATION_COST: f64 = 1.5;
 
 /// A block's pass: by its width and kind (`mono`: its matrix when it has one non-zero per
 /// column).
 fn cost(mask: u64, mono: Option<&Mono>) -> f64 {
-    match mono {
-        Some(m) if m.is_diagonal() => return DIAGONAL_COST,
-        Some(_) => return PERMUTATION_COST,
-        None => {}
-    }
     let width = (mask.count_ones() as usize).min(5);
-    if mask.trailing_zeros() >= 2 {
-        RUNS_COST[width]
-    } else {
-        ROWS_COST[width]
+    match mono {
+        Some(m) if m.is_diagonal() => DIAGONAL_COST,
+        Some(_) => PERMUTATION_COST,
+        None if mask.trailing_zeros() >= 2 => RUNS_COST[width],
+        None => ROWS_COST[width],
     }
 }
 
@@ -283,15 +280,53 @@ fn add(open: &mut Vec<Open>, g: &Gate, k: usize) {
         })
         .filter(|(s, _, _)| *s > 0.0)
         .max_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    match best {
+    let i = match best {
         Some((_, i, product)) => {
             let b = &mut open[i];
             b.mask |= m;
             b.mono = product;
             b.sparse = false;
             b.gates.push(g.clone());
+            i
         }
-        None => open.push(new(false, controlled, mono)),
+        None => {
+            open.push(new(false, controlled, mono));
+            open.len() - 1
+        }
+    };
+    absorb(open, i, m, k);
+}
+
+/// Pulls earlier blocks on the gate's qubits into block `i`, the one the gate went to, where
+/// that saves a pass: a CX between two qubits whose one-qubit gates wait in blocks of their
+/// own makes one block of all three. A block moves only past blocks on other qubits.
+fn absorb(open: &mut Vec<Open>, mut i: usize, m: u64, k: usize) {
+    let from = i.saturating_sub(WINDOW);
+    let mut j = i;
+    while j > from {
+        j -= 1;
+        let (a, b) = (&open[j], &open[i]);
+        if a.alone || b.alone || a.mask & m == 0 || (a.mask | b.mask).count_ones() as usize > k {
+            continue;
+        }
+        if open[j + 1..i].iter().any(|c| c.mask & a.mask != 0) {
+            continue;
+        }
+        let mono = match (&a.mono, &b.mono) {
+            (Some(x), Some(y)) => Some(x.then(y)),
+            _ => None,
+        };
+        let together = cost(a.mask | b.mask, mono.as_ref());
+        if a.cost() + b.cost() - together <= 0.0 {
+            continue;
+        }
+        let a = open.remove(j);
+        i -= 1;
+        let b = &mut open[i];
+        b.mask |= a.mask;
+        b.mono = mono;
+        b.sparse = false;
+        b.gates.splice(0..0, a.gates);
     }
 }
 

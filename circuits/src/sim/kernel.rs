@@ -17,7 +17,8 @@ use rayon::prelude::*;
 
 /// A floating-point type the simulator runs in.
 pub trait Real: num_traits::Float + Default + Send + Sync + std::fmt::Debug + 'static {
-    /// The longest run the runs kernel takes at once (two AVX-512 registers of each part).
+    /// The longest run the runs kernel takes at once: 8 amplitudes, two AVX-512 registers
+    /// of floats (longer runs leave too few registers for the accumulators).
     const RUN: usize;
     fn of(x: f64) -> Self;
     fn wide(self) -> f64;
@@ -34,7 +35,7 @@ impl Real for f64 {
 }
 
 impl Real for f32 {
-    const RUN: usize = 16;
+    const RUN: usize = 8;
     fn of(x: f64) -> Self {
         x as f32
     }
@@ -304,8 +305,9 @@ fn madd<F: Real, const FMA: bool>(a: F, b: F, c: F) -> F {
 /// in the state behind `p`, and no other thread touches those groups.
 ///
 /// Works on the interleaved parts directly (`W` = 2 × run floats): with `m = a + ib`,
-/// `m·x = a·[re, im] + b·[-im, re]`, so each matrix entry is two FMAs over a whole run and
-/// nothing is shuffled but the one swapped copy of each input run.
+/// `m·x = a·[re, im] + b·[-im, re]`, and since swapping the parts is linear, a row's sum is
+/// `Σ a·x` plus the swapped `Σ b·x` with signs: two FMAs per matrix entry and run, one swap
+/// per row.
 #[inline(always)]
 unsafe fn runs<F: Real, const D: usize, const W: usize, const FMA: bool>(
     p: Ptr<F>,
@@ -316,38 +318,35 @@ unsafe fn runs<F: Real, const D: usize, const W: usize, const FMA: bool>(
     let off: &[usize; D] = prep.offsets[..D].try_into().expect("block size");
     let f = p.0.cast::<F>();
     let zero = F::zero();
-    // Four rows at a time: eight independent accumulators keep the FMA units busy (one
-    // row's sum alone is a chain of dependent FMAs, bound by their latency).
+    // Four rows at a time: independent accumulators keep the FMA units busy (one row's sum
+    // alone is a chain of dependent FMAs, bound by their latency).
     let r_rows: usize = if D < 4 { D } else { 4 };
     for g in groups {
         let base = prep.base(g * (W / 2));
         let mut x = [[zero; W]; D];
-        let mut xs = [[zero; W]; D];
         for c in 0..D {
             // SAFETY: in the state (see the function's contract); Complex<F> is two Fs.
-            let src = unsafe { std::slice::from_raw_parts(f.add(2 * (base + off[c])), W) };
-            x[c].copy_from_slice(src);
-            for j in (0..W).step_by(2) {
-                xs[c][j] = -src[j + 1];
-                xs[c][j + 1] = src[j];
-            }
+            x[c] = unsafe { *f.add(2 * (base + off[c])).cast::<[F; W]>() };
         }
         for r0 in (0..D).step_by(r_rows) {
-            let mut acc = [[zero; W]; 4];
+            let mut re_part = [[zero; W]; 4];
+            let mut im_part = [[zero; W]; 4];
             for c in 0..D {
                 for k in 0..r_rows {
                     let (a, b) = (mre[(r0 + k) * D + c], mim[(r0 + k) * D + c]);
                     for j in 0..W {
-                        acc[k][j] =
-                            madd::<F, FMA>(a, x[c][j], madd::<F, FMA>(b, xs[c][j], acc[k][j]));
+                        re_part[k][j] = madd::<F, FMA>(a, x[c][j], re_part[k][j]);
+                        im_part[k][j] = madd::<F, FMA>(b, x[c][j], im_part[k][j]);
                     }
                 }
             }
             for k in 0..r_rows {
+                let out: [F; W] = std::array::from_fn(|j| {
+                    let swapped = im_part[k][j ^ 1];
+                    re_part[k][j] + if j % 2 == 0 { -swapped } else { swapped }
+                });
                 // SAFETY: as above; this group's runs are written by this thread only.
-                let dst =
-                    unsafe { std::slice::from_raw_parts_mut(f.add(2 * (base + off[r0 + k])), W) };
-                dst.copy_from_slice(&acc[k]);
+                unsafe { *f.add(2 * (base + off[r0 + k])).cast::<[F; W]>() = out };
             }
         }
     }
@@ -355,7 +354,8 @@ unsafe fn runs<F: Real, const D: usize, const W: usize, const FMA: bool>(
 
 /// Safety: as for `runs`, with runs of one amplitude. `DD` = 2 × the block's rows: the
 /// accumulators hold the output interleaved, and column `c` of the matrix is kept as
-/// `[re, im]` and `[-im, re]` per row, so `out += x.re·P[c] + x.im·Q[c]`.
+/// `[re, im]` and `[-im, re]` per row, so `out += x.re·P[c] + x.im·Q[c]`. Two groups go
+/// through at once, so each column loaded serves both (the loads, not the FMAs, bound it).
 #[inline(always)]
 unsafe fn rows<F: Real, const DD: usize, const FMA: bool>(
     p: Ptr<F>,
@@ -365,36 +365,67 @@ unsafe fn rows<F: Real, const DD: usize, const FMA: bool>(
     let (cp, cq) = (&prep.col_p[..DD * DD / 2], &prep.col_q[..DD * DD / 2]);
     let off = &prep.offsets[..DD / 2];
     let zero = F::zero();
-    for g in groups {
-        let base = prep.base(g);
-        let mut acc = [zero; DD];
+    let mut g = groups.start;
+    while g < groups.end {
+        let pair = g + 1 < groups.end;
+        let bases = [
+            prep.base(g),
+            if pair { prep.base(g + 1) } else { prep.base(g) },
+        ];
+        let mut acc = [[zero; DD]; 2];
         for (c, &o) in off.iter().enumerate() {
-            // SAFETY: in the state, this thread's group.
-            let x = unsafe { *p.0.add(base + o) };
+            // SAFETY: in the state, this thread's groups.
+            let x = bases.map(|b| unsafe { *p.0.add(b + o) });
             let pc: &[F; DD] = cp[c * DD..(c + 1) * DD].try_into().expect("column");
             let qc: &[F; DD] = cq[c * DD..(c + 1) * DD].try_into().expect("column");
             for j in 0..DD {
-                acc[j] = madd::<F, FMA>(x.re, pc[j], madd::<F, FMA>(x.im, qc[j], acc[j]));
+                for h in 0..2 {
+                    acc[h][j] =
+                        madd::<F, FMA>(x[h].re, pc[j], madd::<F, FMA>(x[h].im, qc[j], acc[h][j]));
+                }
             }
         }
-        for (r, &o) in off.iter().enumerate() {
-            // SAFETY: as above.
-            unsafe { *p.0.add(base + o) = Complex::new(acc[2 * r], acc[2 * r + 1]) };
+        for h in 0..if pair { 2 } else { 1 } {
+            for (r, &o) in off.iter().enumerate() {
+                // SAFETY: as above.
+                unsafe { *p.0.add(bases[h] + o) = Complex::new(acc[h][2 * r], acc[h][2 * r + 1]) };
+            }
         }
+        g += 2;
     }
 }
 
-/// Safety: as for `runs`.
+/// Safety: as for `runs`; `run` is 1, 2, 4, 8 or 16.
 unsafe fn diagonal<F: Real>(p: Ptr<F>, prep: &Prepared<F>, groups: Range<usize>, run: usize) {
-    let d = prep.offsets.len();
+    match run {
+        16 => unsafe { diagonal_runs::<F, 32>(p, prep, groups) },
+        8 => unsafe { diagonal_runs::<F, 16>(p, prep, groups) },
+        4 => unsafe { diagonal_runs::<F, 8>(p, prep, groups) },
+        2 => unsafe { diagonal_runs::<F, 4>(p, prep, groups) },
+        _ => unsafe { diagonal_runs::<F, 2>(p, prep, groups) },
+    }
+}
+
+/// Safety: as for `runs` (`W` = 2 × the run). Each phase `a + ib` times a run is
+/// `a·[re, im] + b·[-im, re]` over the interleaved parts, as in `runs`.
+#[inline(always)]
+unsafe fn diagonal_runs<F: Real, const W: usize>(
+    p: Ptr<F>,
+    prep: &Prepared<F>,
+    groups: Range<usize>,
+) {
+    let f = p.0.cast::<F>();
     for g in groups {
-        let base = prep.base(g * run);
-        for c in 0..d {
-            let m = Complex::new(prep.row_re[c], prep.row_im[c]);
-            // SAFETY: in the state, this thread's group.
-            let dst =
-                unsafe { std::slice::from_raw_parts_mut(p.0.add(base + prep.offsets[c]), run) };
-            dst.iter_mut().for_each(|a| *a = *a * m);
+        let base = prep.base(g * (W / 2));
+        for (c, &o) in prep.offsets.iter().enumerate() {
+            let (a, b) = (prep.row_re[c], prep.row_im[c]);
+            // SAFETY: in the state, this thread's group; Complex<F> is two Fs.
+            let dst: &mut [F; W] = unsafe { &mut *f.add(2 * (base + o)).cast::<[F; W]>() };
+            let x = *dst;
+            *dst = std::array::from_fn(|j| {
+                let swapped = b * x[j ^ 1];
+                a * x[j] + if j % 2 == 0 { -swapped } else { swapped }
+            });
         }
     }
 }
@@ -408,6 +439,27 @@ unsafe fn permute<F: Real>(
     run: usize,
 ) {
     let d = prep.offsets.len();
+    if run <= 2 {
+        // One or two amplitudes per block index: held on the stack, no slices.
+        let mut held = [Complex::<F>::default(); 2 << MAX_BLOCK_QUBITS];
+        for g in groups {
+            let base = prep.base(g * run);
+            for (c, &o) in prep.offsets.iter().enumerate() {
+                for v in 0..run {
+                    // SAFETY: in the state, this thread's group.
+                    held[c * 2 + v] = unsafe { *p.0.add(base + o + v) };
+                }
+            }
+            for c in 0..d {
+                let to = base + prep.offsets[perm[c]];
+                for v in 0..run {
+                    // SAFETY: as above.
+                    unsafe { *p.0.add(to + v) = held[c * 2 + v] * prep.phases[c] };
+                }
+            }
+        }
+        return;
+    }
     let mut held = vec![Complex::<F>::default(); d * run];
     for g in groups {
         let base = prep.base(g * run);

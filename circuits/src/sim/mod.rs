@@ -29,7 +29,7 @@ pub const DEFAULT_MAX_QUBITS: usize = 30;
 pub const HARD_MAX_QUBITS: usize = 30;
 /// The largest fused block, in qubits, unless asked otherwise (chosen by measurement: see
 /// bench/README.md).
-pub const DEFAULT_FUSION: usize = 4;
+pub const DEFAULT_FUSION: usize = 5;
 
 /// The floating-point type amplitudes are held in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
