@@ -123,7 +123,7 @@ bench: kernelspec rust $(SIM_VENV)/.installed
 	AZQ_BIN=$(AZQ) $(PY) bench/kernel_bench.py
 	AZQ_BIN=$(AZQ) $(PY) bench/connect_bench.py
 	AZQ_BIN=$(AZQ) $(PY) bench/jobs_bench.py
-	AZQ_BIN=$(AZQ) $(SIM_VENV)/bin/python bench/sim_suite.py --threads-check
+	AZQ_BIN=$(AZQ) $(SIM_VENV)/bin/python bench/sim_suite.py --threads-check --write-readme
 	AZQ_BIN=$(AZQ) $(PY) bench/diagram_bench.py
 	EVCXR_JUPYTER=$(EVCXR_ANCHOR)/bin/evcxr_jupyter AZQ_BIN=$(AZQ) $(PY) bench/rust_bench.py
 	$(CARGO) run --release --locked -p azq-emulator --example load

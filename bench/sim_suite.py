@@ -15,12 +15,14 @@ Times (ms, median of --repeat at 20 qubits, fewer above):
 - qsim 0.22 (qsimcirq): `QSimSimulator({"t": 1, "f": 4}).run(circuit, repetitions=1000)`,
   float32 (its only precision), its 4-qubit fusion, translation from cirq included.
 
-Prints one table and the worst ratio for each target; `--markdown` prints the table for
-bench/README.md. `--threads-check` adds azq with 2 threads at 24 and 26 qubits."""
+Prints one table and the worst ratio for each target; `--markdown` prints it as markdown and
+`--write-readme` also puts it in bench/README.md (between its sim-suite markers), as
+`make bench` does. `--threads-check` adds azq with 2 threads at 24 and 26 qubits."""
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
 import os
@@ -29,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # qulacs and Aer's OpenMP: one thread
 
@@ -231,6 +234,8 @@ def main() -> int:
     ap.add_argument("--azq-args", default="", help="extra arguments for azq simulate")
     ap.add_argument("--threads-check", action="store_true", help="azq with 2 threads at 24 and 26 qubits too")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--write-readme", action="store_true",
+                    help="put the table (markdown) between the sim-suite markers in bench/README.md")
     args = ap.parse_args()
     azq = os.environ.get("AZQ_BIN", "target/release/azq")
     extra = args.azq_args.split()
@@ -260,6 +265,10 @@ def main() -> int:
                   ("qulacs / azq (> 1)", "qulacs", "azq")]
     if args.threads_check:
         ratios.append(("1 thread / 2 threads (≥ 1.7, 24+)", "azq", "azq 2 threads"))
+    if args.write_readme:
+        args.markdown = True
+        out = io.StringIO()
+        real_stdout, sys.stdout = sys.stdout, out
     sep = " | " if args.markdown else "  "
     head = ["circuit", "qubits", "gates"] + [f"{c} ms" for c in cols] + [r[0] for r in ratios]
     print(f"load average {os.getloadavg()[0]:.2f}; 1000 shots; one thread unless said")
@@ -276,6 +285,23 @@ def main() -> int:
         if got:
             w = min(got)
             print(f"worst {label}: {w[0]:.2f}x ({w[1]}, {w[2]} qubits)")
+    if args.write_readme:
+        sys.stdout = real_stdout
+        table = out.getvalue()
+        print(table)
+        readme = Path(__file__).with_name("README.md")
+        text = readme.read_text()
+        start, end = "<!-- sim-suite -->", "<!-- /sim-suite -->"
+        if start not in text or end not in text:
+            print(f"bench/README.md has no {start} … {end} section; the table is above", file=sys.stderr)
+            return 1
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        stamp = time.strftime("%Y-%m-%d")
+        new = f"{head}{start}\n{stamp}, `{' '.join(sys.argv[1:])}`:\n\n{table}{end}{tail}"
+        tmp = readme.with_suffix(".md.new")
+        tmp.write_text(new)
+        tmp.replace(readme)
     return 0
 
 

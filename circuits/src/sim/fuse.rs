@@ -14,11 +14,11 @@ use num_complex::Complex64 as C;
 use super::reference;
 use crate::circuit::{Gate, Op};
 
-/// One step of a plan.
+/// One step of a plan; `B` is the block, as planned (`Block`) or ready for the kernels.
 #[derive(Debug, Clone)]
-pub enum Step {
+pub enum Step<B = Block> {
     /// Fused gates: a matrix on a few qubits.
-    Block(Block),
+    Block(B),
     /// A gate on more qubits than any block holds (a many-controlled X, say), applied alone.
     Gate(Gate),
     Measure {
@@ -32,7 +32,7 @@ pub enum Step {
     If {
         creg: usize,
         value: u64,
-        then: Box<Step>,
+        then: Box<Step<B>>,
     },
 }
 

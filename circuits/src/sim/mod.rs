@@ -149,22 +149,7 @@ fn uniform(rng: &mut Pcg64Mcg) -> f64 {
 }
 
 /// A plan's step with its block ready for one precision.
-enum Ready<F> {
-    Block(Prepared<F>),
-    Gate(Gate),
-    Measure {
-        qubit: usize,
-        clbit: usize,
-    },
-    Reset {
-        qubit: usize,
-    },
-    If {
-        creg: usize,
-        value: u64,
-        then: Box<Ready<F>>,
-    },
-}
+type Ready<F> = Step<Prepared<F>>;
 
 fn ready<F: Real>(steps: Vec<Step>) -> Vec<Ready<F>> {
     steps.into_iter().map(ready_one).collect()
@@ -172,13 +157,11 @@ fn ready<F: Real>(steps: Vec<Step>) -> Vec<Ready<F>> {
 
 fn ready_one<F: Real>(step: Step) -> Ready<F> {
     match step {
-        Step::Block(b) => {
-            Ready::Block(Prepared::new(&b.qubits, &b.controls, &b.matrix, b.diagonal))
-        }
-        Step::Gate(g) => Ready::Gate(g),
-        Step::Measure { qubit, clbit } => Ready::Measure { qubit, clbit },
-        Step::Reset { qubit } => Ready::Reset { qubit },
-        Step::If { creg, value, then } => Ready::If {
+        Step::Block(b) => Step::Block(Prepared::new(&b.qubits, &b.controls, &b.matrix, b.diagonal)),
+        Step::Gate(g) => Step::Gate(g),
+        Step::Measure { qubit, clbit } => Step::Measure { qubit, clbit },
+        Step::Reset { qubit } => Step::Reset { qubit },
+        Step::If { creg, value, then } => Step::If {
             creg,
             value,
             then: Box::new(ready_one(*then)),
@@ -218,7 +201,7 @@ fn flip<F: Real>(amps: &mut [Complex<F>], q: usize) {
 /// The op to run given the classical bits so far: a condition unwraps or disappears.
 fn resolve<'a, F>(step: &'a Ready<F>, bits: &[bool], c: &Circuit) -> Option<&'a Ready<F>> {
     match step {
-        Ready::If { creg, value, then } => {
+        Step::If { creg, value, then } => {
             let r = &c.cregs[*creg];
             let v = (0..r.len)
                 .filter(|i| *i < 64 && bits[r.offset + i])
@@ -421,15 +404,15 @@ impl Simulator {
             for (mut s, bits, p) in branches {
                 match resolve(step, &bits, c) {
                     None => next.push((s, bits, p)),
-                    Some(Ready::Block(b)) => {
+                    Some(Step::Block(b)) => {
                         b.apply(&mut s, &exec);
                         next.push((s, bits, p));
                     }
-                    Some(Ready::Gate(g)) => {
+                    Some(Step::Gate(g)) => {
                         reference::apply(&mut s, g);
                         next.push((s, bits, p));
                     }
-                    Some(op @ (Ready::Measure { qubit, .. } | Ready::Reset { qubit })) => {
+                    Some(op @ (Step::Measure { qubit, .. } | Step::Reset { qubit })) => {
                         let p1 = prob_one(&s, *qubit).clamp(0.0, 1.0);
                         for (value, pv) in [(false, 1.0 - p1), (true, p1)] {
                             if pv < 1e-14 {
@@ -439,14 +422,14 @@ impl Simulator {
                             let mut b2 = bits.clone();
                             collapse(&mut s2, *qubit, value, pv);
                             match op {
-                                Ready::Measure { clbit, .. } => b2[*clbit] = value,
+                                Step::Measure { clbit, .. } => b2[*clbit] = value,
                                 _ if value => flip(&mut s2, *qubit),
                                 _ => {}
                             }
                             next.push((s2, b2, p * pv));
                         }
                     }
-                    Some(Ready::If { .. }) => unreachable!("resolve unwraps conditions"),
+                    Some(Step::If { .. }) => unreachable!("resolve unwraps conditions"),
                 }
             }
             if next.len() > MAX_BRANCHES {
@@ -478,8 +461,8 @@ fn final_state<F: Real>(
     let mut amps = memory::allocate::<F>(n, precision)?;
     for step in ready::<F>(steps) {
         match step {
-            Ready::Block(b) => b.apply(&mut amps, exec),
-            Ready::Gate(g) => reference::apply(&mut amps, &g),
+            Step::Block(b) => b.apply(&mut amps, exec),
+            Step::Gate(g) => reference::apply(&mut amps, &g),
             _ => unreachable!("a plan of gates holds only gates"),
         }
     }
@@ -496,15 +479,15 @@ fn run_step<F: Real>(
 ) {
     match resolve(step, bits, c) {
         None => {}
-        Some(Ready::Block(b)) => b.apply(s, exec),
-        Some(Ready::Gate(g)) => reference::apply(s, g),
-        Some(Ready::Measure { qubit, clbit }) => {
+        Some(Step::Block(b)) => b.apply(s, exec),
+        Some(Step::Gate(g)) => reference::apply(s, g),
+        Some(Step::Measure { qubit, clbit }) => {
             let p1 = prob_one(s, *qubit).clamp(0.0, 1.0);
             let one = uniform(rng) < p1;
             collapse(s, *qubit, one, if one { p1 } else { 1.0 - p1 });
             bits[*clbit] = one;
         }
-        Some(Ready::Reset { qubit }) => {
+        Some(Step::Reset { qubit }) => {
             let p1 = prob_one(s, *qubit).clamp(0.0, 1.0);
             let one = uniform(rng) < p1;
             collapse(s, *qubit, one, if one { p1 } else { 1.0 - p1 });
@@ -512,7 +495,7 @@ fn run_step<F: Real>(
                 flip(s, *qubit);
             }
         }
-        Some(Ready::If { .. }) => unreachable!("resolve unwraps conditions"),
+        Some(Step::If { .. }) => unreachable!("resolve unwraps conditions"),
     }
 }
 
