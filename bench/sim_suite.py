@@ -272,6 +272,8 @@ def main() -> int:
     sep = " | " if args.markdown else "  "
     head = ["circuit", "qubits", "gates"] + [f"{c} ms" for c in cols] + [r[0] for r in ratios]
     print(f"load average {os.getloadavg()[0]:.2f}; 1000 shots; one thread unless said")
+    if args.markdown:
+        print()
     print(("| " if args.markdown else "") + sep.join(head) + (" |" if args.markdown else ""))
     if args.markdown:
         print("|" + "---|" * len(head))
@@ -284,7 +286,9 @@ def main() -> int:
         got = [(row[a] / row[b], row["circuit"], row["qubits"]) for row in rows if a in row and b in row]
         if got:
             w = min(got)
-            print(f"worst {label}: {w[0]:.2f}x ({w[1]}, {w[2]} qubits)")
+            if args.markdown and label == ratios[0][0]:
+                print()
+            print(f"{'- ' if args.markdown else ''}worst {label}: {w[0]:.2f}x ({w[1]}, {w[2]} qubits)")
     if args.write_readme:
         sys.stdout = real_stdout
         table = out.getvalue()
