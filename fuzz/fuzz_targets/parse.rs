@@ -16,7 +16,12 @@ fuzz_target!(|data: &[u8]| {
         && c.num_qubits() <= 8
         && c.ops.len() <= 2000
     {
-        let _ = Simulator { max_qubits: 8 }.run(&c, 4, 1);
+        let _ = Simulator {
+            max_qubits: 8,
+            threads: 1,
+            ..Simulator::default()
+        }
+        .run(&c, 4, 1);
         let _ = to_qasm(&c);
         let _ = ionq::write(&c);
         let _ = quil::write(&c);
