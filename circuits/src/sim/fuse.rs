@@ -1,11 +1,13 @@
 //! Gate fusion: a circuit's operations become a plan of steps, where runs of gates become
-//! blocks of at most `k` qubits, each one dense (or diagonal) matrix applied in one pass.
+//! blocks of at most `k` qubits, each one matrix (dense, diagonal or a permutation with
+//! phases) applied in one pass.
 //!
 //! A gate may join an open block at or after the last block that touches any of its qubits
 //! (so no gate moves past another on a shared qubit) whose qubits together with the gate's
 //! stay within `k`. It joins the one where that saves the most time by the cost model (a
 //! pass over a wider block costs more: a dense 4-qubit block is 16 complex multiply-adds
-//! per amplitude), or starts a block of its own when joining saves nothing. Measurements,
+//! per amplitude), or starts a block of its own when joining saves nothing; then earlier
+//! blocks on its qubits are pulled into its block where that saves a pass. Measurements,
 //! resets and conditions close every open block (they depend on the shot); barriers change
 //! nothing.
 
