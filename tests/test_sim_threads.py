@@ -20,7 +20,8 @@ API = "api-version=2026-01-15-preview"
 
 
 def big_circuit(qubits: int) -> str:
-    """Enough work that a job takes a moment: layers of H and CNOT over every qubit."""
+    """Enough work that a job takes a moment: layers of H and CNOT over every qubit (at
+    least 13 qubits, so no CNOT has its control as its target)."""
     gates = []
     for layer in range(12):
         gates += [{"gate": "h" if layer % 2 else "rx", "target": q, **({} if layer % 2 else {"rotation": 0.3})} for q in range(qubits)]
@@ -79,6 +80,35 @@ def test_a_job_runs_on_its_thread_budget(azq_bin, budget, expected):
         assert status == "Succeeded", status
         assert seen, "the job was never seen executing"
         assert max(seen) == expected, seen
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_job_over_the_emulators_size_fails_clearly(azq_bin):
+    """The emulator bounds each job at 26 qubits (1 GiB), whatever memory the machine has: a
+    27-qubit job fails at once with the limit named, and the emulator goes on."""
+    proc, lines = start_emulator(azq_bin, "--job-delay-ms", "0", until="AZURE_QUANTUM_CONNECTION_STRING")
+    try:
+        ws, key = workspace(lines)
+        job_id = submit(ws, key, json.dumps({"qubits": 27, "circuit": [{"gate": "h", "target": 26}]}))
+        deadline, job = time.monotonic() + 30, {}
+        while time.monotonic() < deadline:
+            job = requests.get(f"{ws}/jobs/{job_id}?{API}", headers={"x-ms-quantum-api-key": key}, timeout=5).json()
+            if job["status"] in ("Succeeded", "Failed", "Cancelled"):
+                break
+            time.sleep(0.05)
+        assert job["status"] == "Failed", job
+        assert "at most 26" in json.dumps(job.get("errorData")), job.get("errorData")
+        ok = submit(ws, key, json.dumps({"qubits": 2, "circuit": [{"gate": "h", "target": 0},
+                                                                  {"gate": "cnot", "control": 0, "target": 1}]}))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            status = requests.get(f"{ws}/jobs/{ok}?{API}", headers={"x-ms-quantum-api-key": key}, timeout=5).json()["status"]
+            if status == "Succeeded":
+                break
+            time.sleep(0.05)
+        assert status == "Succeeded"
     finally:
         proc.kill()
         proc.wait()

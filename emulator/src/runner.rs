@@ -45,6 +45,11 @@ fn set(
     changed.is_some()
 }
 
+/// The largest job the emulator simulates: a 26-qubit state is 1 GiB, and a client decides
+/// how many jobs run at once, so each is bounded well below what the memory check allows a
+/// single `azq simulate` (30 qubits where memory allows).
+const JOB_MAX_QUBITS: usize = 26;
+
 /// The simulator threads one job gets: the configured budget, or an equal share of the
 /// cores among the jobs that may execute at once.
 fn job_threads(config: &crate::Config) -> usize {
@@ -256,6 +261,7 @@ fn run(em: &Emulator, id: &str, used: &mut Used) -> Outcome {
     used.translated = TRANSLATED.contains(&output_format.as_str());
     let sim = Simulator {
         threads: job_threads(&em.config),
+        max_qubits: JOB_MAX_QUBITS,
         ..Simulator::default()
     };
     let seed = seed_from(id);
