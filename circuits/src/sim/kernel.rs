@@ -20,12 +20,15 @@ pub trait Real: num_traits::Float + Default + Send + Sync + std::fmt::Debug + 's
     /// The longest run the runs kernel takes at once: 8 amplitudes, two AVX-512 registers
     /// of floats (longer runs leave too few registers for the accumulators).
     const RUN: usize;
+    /// The precision this type is.
+    const PRECISION: super::Precision;
     fn of(x: f64) -> Self;
     fn wide(self) -> f64;
 }
 
 impl Real for f64 {
     const RUN: usize = 8;
+    const PRECISION: super::Precision = super::Precision::Double;
     fn of(x: f64) -> Self {
         x
     }
@@ -36,6 +39,7 @@ impl Real for f64 {
 
 impl Real for f32 {
     const RUN: usize = 8;
+    const PRECISION: super::Precision = super::Precision::Single;
     fn of(x: f64) -> Self {
         x as f32
     }

@@ -453,12 +453,7 @@ fn final_state<F: Real>(
     steps: Vec<Step>,
     exec: &Exec,
 ) -> Result<Vec<Complex<F>>, ProgramError> {
-    let precision = if std::mem::size_of::<F>() == 4 {
-        Precision::Single
-    } else {
-        Precision::Double
-    };
-    let mut amps = memory::allocate::<F>(n, precision)?;
+    let mut amps = memory::allocate::<F>(n, F::PRECISION)?;
     for step in ready::<F>(steps) {
         match step {
             Step::Block(b) => b.apply(&mut amps, exec),
