@@ -5,6 +5,7 @@
 
 use std::time::Instant;
 
+use azq_circuits::sim::fuse::Matrix;
 use azq_circuits::sim::kernel::{Exec, Prepared, Real};
 use num_complex::{Complex, Complex64};
 
@@ -18,7 +19,6 @@ enum Kind {
 
 fn time<F: Real>(n: usize, qubits: &[usize], kind: Kind, exec: &Exec) -> f64 {
     let d = 1 << qubits.len();
-    let diagonal = kind == Kind::Diagonal;
     let matrix: Vec<Complex64> = (0..d * d)
         .map(|i| {
             let (r, c) = (i / d, i % d);
@@ -34,7 +34,7 @@ fn time<F: Real>(n: usize, qubits: &[usize], kind: Kind, exec: &Exec) -> f64 {
             }
         })
         .collect();
-    let prep = Prepared::<F>::new(qubits, &[], &matrix, diagonal);
+    let prep = Prepared::<F>::new(qubits, &[], &Matrix::of_dense(matrix));
     let mut amps = vec![Complex::new(F::of(0.001), F::zero()); 1 << n];
     prep.apply(&mut amps, exec);
     let reps = 10;

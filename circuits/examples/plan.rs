@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use azq_circuits::sim::fuse::{Step, plan};
+use azq_circuits::sim::fuse::{Matrix, Step, plan};
 
 fn main() {
     let path = std::env::args().nth(1).expect("a .qasm file");
@@ -20,7 +20,11 @@ fn main() {
             Step::Block(b) => format!(
                 "{} qubits{}{}{}",
                 b.qubits.len(),
-                if b.diagonal { ", diagonal" } else { "" },
+                match b.matrix {
+                    Matrix::Dense(_) => "",
+                    Matrix::Diagonal(_) => ", diagonal",
+                    Matrix::Permutation { .. } => ", permutation",
+                },
                 if b.controls.is_empty() {
                     String::new()
                 } else {

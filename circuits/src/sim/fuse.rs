@@ -13,6 +13,7 @@
 
 use num_complex::Complex64 as C;
 
+use super::kernel::{MAX_BLOCK_QUBITS, MAX_MONO_QUBITS};
 use super::reference;
 use crate::circuit::{Gate, Op};
 
@@ -38,17 +39,57 @@ pub enum Step<B = Block> {
     },
 }
 
-/// A unitary on `qubits` (ascending): row-major, bit j of an index is qubit `qubits[j]`.
+/// A unitary on `qubits` (ascending); bit j of a block index is qubit `qubits[j]`.
 #[derive(Debug, Clone)]
 pub struct Block {
     pub qubits: Vec<usize>,
     /// The matrix applies where all of these are 1 (a controlled gate kept sparse).
     pub controls: Vec<usize>,
-    pub matrix: Vec<C>,
-    /// Only the diagonal is non-zero (phases: rz, p, cz, rzz and their products).
-    pub diagonal: bool,
+    pub matrix: Matrix,
     /// How many gates it holds.
     pub gates: usize,
+}
+
+/// A block's matrix, `2^k × 2^k` for `k` qubits, in the form its pass needs.
+#[derive(Debug, Clone)]
+pub enum Matrix {
+    /// Row-major, every entry (at most `MAX_BLOCK_QUBITS` qubits).
+    Dense(Vec<C>),
+    /// Only the diagonal is non-zero (phases: rz, p, cz, rzz and their products).
+    Diagonal(Vec<C>),
+    /// One non-zero per column (x, cx, ccx, swap and phases): column `c` goes to row
+    /// `perm[c]` times `phase[c]`.
+    Permutation { perm: Vec<usize>, phase: Vec<C> },
+}
+
+impl Matrix {
+    /// The cheapest form of a dense row-major matrix.
+    pub fn of_dense(matrix: Vec<C>) -> Matrix {
+        let d = matrix.len().isqrt();
+        debug_assert_eq!(d * d, matrix.len());
+        let zero = C::new(0.0, 0.0);
+        if (0..d * d).all(|i| i / d == i % d || matrix[i] == zero) {
+            return Matrix::Diagonal((0..d).map(|i| matrix[i * d + i]).collect());
+        }
+        let mut perm = Vec::with_capacity(d);
+        for c in 0..d {
+            let mut rows = (0..d).filter(|&r| matrix[r * d + c] != zero);
+            match (rows.next(), rows.next()) {
+                (Some(r), None) => perm.push(r),
+                _ => return Matrix::Dense(matrix),
+            }
+        }
+        let phase = perm
+            .iter()
+            .enumerate()
+            .map(|(c, &r)| matrix[r * d + c])
+            .collect();
+        Matrix::Permutation { perm, phase }
+    }
+
+    pub fn is_diagonal(&self) -> bool {
+        matches!(self, Matrix::Diagonal(_))
+    }
 }
 
 /// How far back a gate looks for a block to join (keeps planning linear).
@@ -195,6 +236,17 @@ impl Mono {
         }
     }
 
+    fn into_matrix(self) -> Matrix {
+        if self.is_diagonal() {
+            Matrix::Diagonal(self.phase)
+        } else {
+            Matrix::Permutation {
+                perm: self.perm,
+                phase: self.phase,
+            }
+        }
+    }
+
     /// `next` applied after this.
     fn then(&self, next: &Mono) -> Mono {
         let both = self.mask | next.mask;
@@ -224,7 +276,7 @@ fn mask(g: &Gate) -> u64 {
 /// Plans `ops` with blocks of at most `k` qubits (`k` = 0: every gate alone).
 /// Qubit indices must be below 64 (the simulator's limit is far lower).
 pub fn plan(ops: &[Op], k: usize) -> Vec<Step> {
-    let k = k.min(super::kernel::MAX_BLOCK_QUBITS);
+    let k = k.min(MAX_BLOCK_QUBITS);
     let mut steps = Vec::new();
     let mut open: Vec<Open> = Vec::new();
     for op in ops {
@@ -232,12 +284,12 @@ pub fn plan(ops: &[Op], k: usize) -> Vec<Step> {
             Op::Gate(g) => add(&mut open, g, k),
             Op::Barrier { .. } => {}
             other => {
-                close(&mut open, &mut steps);
+                close(&mut open, &mut steps, k);
                 steps.push(single(other));
             }
         }
     }
-    close(&mut open, &mut steps);
+    close(&mut open, &mut steps, k);
     steps
 }
 
@@ -332,14 +384,58 @@ fn absorb(open: &mut Vec<Open>, mut i: usize, m: u64, k: usize) {
     }
 }
 
-fn close(open: &mut Vec<Open>, steps: &mut Vec<Step>) {
+/// Emits the open blocks in order, first multiplying each permutation block into an earlier
+/// one where the two together stay within `MAX_MONO_QUBITS` qubits and nothing between them
+/// touches its qubits: a permutation pass costs the same at any width, so a CX ladder
+/// becomes one pass per ten qubits rather than per five.
+fn close(open: &mut Vec<Open>, steps: &mut Vec<Step>, k: usize) {
+    let mut blocks: Vec<Open> = Vec::with_capacity(open.len());
     for b in open.drain(..) {
-        steps.push(if b.sparse {
-            sparse(&b.gates[0])
-        } else {
-            block(b.mask, &b.gates)
+        match (k >= 2).then(|| merge_target(&blocks, &b)).flatten() {
+            Some(j) => {
+                let a = &mut blocks[j];
+                a.mono = a.mono.as_ref().zip(b.mono.as_ref()).map(|(x, y)| x.then(y));
+                a.mask |= b.mask;
+                a.sparse = false;
+                a.gates.extend(b.gates);
+            }
+            None => blocks.push(b),
+        }
+    }
+    for b in blocks {
+        steps.push(match b.mono {
+            _ if b.sparse => sparse(&b.gates[0]),
+            // A product known to be a permutation needs no dense matrix (and may be too wide
+            // for one).
+            Some(mono) if b.gates.len() > 1 => Step::Block(Block {
+                qubits: (0..64).filter(|q| b.mask >> q & 1 == 1).collect(),
+                controls: vec![],
+                matrix: mono.into_matrix(),
+                gates: b.gates.len(),
+            }),
+            _ => block(b.mask, &b.gates),
         });
     }
+}
+
+/// The latest of `blocks` that permutation block `b` can be multiplied into.
+fn merge_target(blocks: &[Open], b: &Open) -> Option<usize> {
+    if b.alone || b.mono.is_none() {
+        return None;
+    }
+    for j in (blocks.len().saturating_sub(WINDOW)..blocks.len()).rev() {
+        let a = &blocks[j];
+        if !a.alone
+            && a.mono.is_some()
+            && (a.mask | b.mask).count_ones() as usize <= MAX_MONO_QUBITS
+        {
+            return Some(j);
+        }
+        if a.mask & b.mask != 0 {
+            return None; // b cannot move past it
+        }
+    }
+    None
 }
 
 /// A controlled gate as its targets' matrix under its controls, or the gate alone when its
@@ -380,8 +476,7 @@ fn single(op: &Op) -> Step {
         Op::Barrier { .. } => Step::Block(Block {
             qubits: vec![],
             controls: vec![],
-            matrix: vec![C::new(1.0, 0.0)],
-            diagonal: true,
+            matrix: Matrix::Diagonal(vec![C::new(1.0, 0.0)]),
             gates: 0,
         }),
     }
@@ -391,18 +486,14 @@ fn single(op: &Op) -> Step {
 /// wide for the kernels.
 fn block(mask: u64, gates: &[Gate]) -> Step {
     let qubits: Vec<usize> = (0..64).filter(|q| mask >> q & 1 == 1).collect();
-    if qubits.len() > super::kernel::MAX_BLOCK_QUBITS {
+    if qubits.len() > MAX_BLOCK_QUBITS {
         debug_assert_eq!(gates.len(), 1);
         return Step::Gate(gates[0].clone());
     }
-    let matrix = dense(mask, gates);
-    let d = 1usize << qubits.len();
-    let diagonal = (0..d * d).all(|i| i / d == i % d || matrix[i] == C::new(0.0, 0.0));
     Step::Block(Block {
         qubits,
         controls: vec![],
-        matrix,
-        diagonal,
+        matrix: Matrix::of_dense(dense(mask, gates)),
         gates: gates.len(),
     })
 }

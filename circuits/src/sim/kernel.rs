@@ -12,8 +12,10 @@
 
 use std::ops::Range;
 
-use num_complex::Complex;
+use num_complex::{Complex, Complex64};
 use rayon::prelude::*;
+
+use super::fuse::Matrix;
 
 /// A floating-point type the simulator runs in.
 pub trait Real: num_traits::Float + Default + Send + Sync + std::fmt::Debug + 'static {
@@ -136,7 +138,7 @@ pub struct Prepared<F> {
     ctrl: usize,
     /// The amplitude offset of each block index from its group's base.
     offsets: Vec<usize>,
-    /// Row-major real and imaginary parts (the runs kernel).
+    /// Row-major real and imaginary parts (the runs kernel), or the diagonal's.
     row_re: Vec<F>,
     row_im: Vec<F>,
     /// Per column, each row's `[re, im]` and `[-im, re]` (the rows kernel).
@@ -144,31 +146,41 @@ pub struct Prepared<F> {
     col_q: Vec<F>,
     /// Only the diagonal is non-zero: `row_re`/`row_im` hold it.
     diagonal: bool,
-    /// One non-zero per column (a permutation with phases, from X, CX, CCX, SWAP and
-    /// phases): column `c` goes to row `perm[c]` times `phases[c]`.
-    perm: Option<Vec<usize>>,
-    phases: Vec<Complex<F>>,
+    /// A permutation with phases: only the amplitudes it moves or rephases.
+    moves: Option<Moves<F>>,
 }
 
-/// The largest block the kernels take (32 × 32).
+/// A permutation with phases as the moves of a pass: the amplitude at offset `from[i]` (from
+/// a group's base) goes to `to[i]`, times `phase[i]`. Block indices it leaves in place with
+/// phase 1 are not listed: their amplitudes are neither read nor written.
+#[derive(Clone)]
+struct Moves<F> {
+    from: Vec<usize>,
+    to: Vec<usize>,
+    /// The move whose `from` is this move's `to` (the moved block indices are closed under
+    /// the permutation): where the amplitude being overwritten was held.
+    replaces: Vec<usize>,
+    phase: Vec<Complex<F>>,
+    /// Every phase is 1: amplitudes are copied, not multiplied.
+    unit: bool,
+}
+
+/// The largest dense block the kernels take (32 × 32).
 pub const MAX_BLOCK_QUBITS: usize = 5;
+/// The largest diagonal or permutation block: its pass costs the same at any width, and its
+/// tables (2^k entries, and a 2^k-amplitude group held per worker) stay in the caches.
+pub const MAX_MONO_QUBITS: usize = 10;
 
 impl<F: Real> Prepared<F> {
-    /// `matrix` is row-major, `2^k × 2^k` for `k = qubits.len()` (ascending, at most
-    /// `MAX_BLOCK_QUBITS`), applied where every qubit in `controls` (disjoint from `qubits`)
-    /// is 1.
-    pub fn new(
-        qubits: &[usize],
-        controls: &[usize],
-        matrix: &[Complex<f64>],
-        diagonal: bool,
-    ) -> Prepared<F> {
+    /// `matrix` is on `qubits` (ascending, at most `MAX_BLOCK_QUBITS` when dense, at most
+    /// `MAX_MONO_QUBITS` otherwise), applied where every qubit in `controls` (disjoint from
+    /// `qubits`) is 1.
+    pub fn new(qubits: &[usize], controls: &[usize], matrix: &Matrix) -> Prepared<F> {
         let d = 1usize << qubits.len();
         let mut fixed: Vec<usize> = qubits.iter().chain(controls).copied().collect();
         fixed.sort_unstable();
-        debug_assert!(qubits.len() <= MAX_BLOCK_QUBITS && matrix.len() == d * d);
         debug_assert!(qubits.windows(2).all(|w| w[0] < w[1]));
-        let offsets = (0..d)
+        let offsets: Vec<usize> = (0..d)
             .map(|i| {
                 qubits
                     .iter()
@@ -177,56 +189,59 @@ impl<F: Real> Prepared<F> {
                     .fold(0, |o, (_, q)| o | 1 << q)
             })
             .collect();
-        let (row_re, row_im, col_p, col_q) = if diagonal {
-            let re = (0..d).map(|i| F::of(matrix[i * d + i].re)).collect();
-            let im = (0..d).map(|i| F::of(matrix[i * d + i].im)).collect();
-            (re, im, vec![], vec![])
-        } else {
-            let at = |r: usize, c: usize| matrix[r * d + c];
-            let row_re = matrix.iter().map(|m| F::of(m.re)).collect();
-            let row_im = matrix.iter().map(|m| F::of(m.im)).collect();
-            let mut col_p = Vec::with_capacity(2 * d * d);
-            let mut col_q = Vec::with_capacity(2 * d * d);
-            for c in 0..d {
-                for r in 0..d {
-                    let m = at(r, c);
-                    col_p.extend([F::of(m.re), F::of(m.im)]);
-                    col_q.extend([F::of(-m.im), F::of(m.re)]);
-                }
-            }
-            (row_re, row_im, col_p, col_q)
-        };
-        // A permutation with phases takes a pass that only moves amplitudes.
-        let zero = Complex::new(0.0, 0.0);
-        let mut perm = Vec::with_capacity(d);
-        let mut phases = Vec::with_capacity(d);
-        for c in 0..d {
-            let mut rows = (0..d).filter(|&r| matrix[r * d + c] != zero);
-            match (rows.next(), rows.next()) {
-                (Some(r), None) => {
-                    perm.push(r);
-                    phases.push(Complex::new(
-                        F::of(matrix[r * d + c].re),
-                        F::of(matrix[r * d + c].im),
-                    ));
-                }
-                _ => break,
-            }
-        }
-        let perm = (!diagonal && perm.len() == d).then_some(perm);
-        Prepared {
-            perm,
-            phases,
+        let mut prep = Prepared {
             qubits: qubits.to_vec(),
             fixed,
             ctrl: controls.iter().fold(0, |m, q| m | 1 << q),
             offsets,
-            row_re,
-            row_im,
-            col_p,
-            col_q,
-            diagonal,
+            row_re: vec![],
+            row_im: vec![],
+            col_p: vec![],
+            col_q: vec![],
+            diagonal: false,
+            moves: None,
+        };
+        let one = Complex64::new(1.0, 0.0);
+        match matrix {
+            Matrix::Diagonal(phases) => {
+                debug_assert!(qubits.len() <= MAX_MONO_QUBITS && phases.len() == d);
+                prep.diagonal = true;
+                prep.row_re = phases.iter().map(|m| F::of(m.re)).collect();
+                prep.row_im = phases.iter().map(|m| F::of(m.im)).collect();
+            }
+            Matrix::Permutation { perm, phase } => {
+                debug_assert!(qubits.len() <= MAX_MONO_QUBITS && perm.len() == d);
+                let moved: Vec<usize> = (0..d)
+                    .filter(|&c| perm[c] != c || phase[c] != one)
+                    .collect();
+                let slot = |c: usize| moved.binary_search(&c).expect("closed under perm");
+                prep.moves = Some(Moves {
+                    replaces: moved.iter().map(|&c| slot(perm[c])).collect(),
+                    from: moved.iter().map(|&c| prep.offsets[c]).collect(),
+                    to: moved.iter().map(|&c| prep.offsets[perm[c]]).collect(),
+                    phase: moved
+                        .iter()
+                        .map(|&c| Complex::new(F::of(phase[c].re), F::of(phase[c].im)))
+                        .collect(),
+                    unit: moved.iter().all(|&c| phase[c] == one),
+                });
+            }
+            Matrix::Dense(matrix) => {
+                debug_assert!(qubits.len() <= MAX_BLOCK_QUBITS && matrix.len() == d * d);
+                prep.row_re = matrix.iter().map(|m| F::of(m.re)).collect();
+                prep.row_im = matrix.iter().map(|m| F::of(m.im)).collect();
+                prep.col_p = Vec::with_capacity(2 * d * d);
+                prep.col_q = Vec::with_capacity(2 * d * d);
+                for c in 0..d {
+                    for r in 0..d {
+                        let m = matrix[r * d + c];
+                        prep.col_p.extend([F::of(m.re), F::of(m.im)]);
+                        prep.col_q.extend([F::of(-m.im), F::of(m.re)]);
+                    }
+                }
+            }
         }
+        prep
     }
 
     /// Applies the block to a state of `amps.len()` amplitudes.
@@ -252,10 +267,13 @@ impl<F: Real> Prepared<F> {
             exec.split(chunks, total, |r| unsafe {
                 diagonal_in_order(ptr, self, r, low_bits, &table)
             });
-        } else if let Some(perm) = &self.perm {
+        } else if let Some(moves) = &self.moves {
+            if moves.from.is_empty() {
+                return; // the identity
+            }
             let groups = bases / run;
             exec.split(groups, total, |r| unsafe {
-                permute(ptr, self, perm, r, run)
+                permute(ptr, self, moves, r, run)
             });
         } else if run >= 4 {
             let groups = bases / run;
@@ -299,6 +317,15 @@ struct Ptr<F>(*mut Complex<F>);
 unsafe impl<F> Send for Ptr<F> {}
 unsafe impl<F> Sync for Ptr<F> {}
 
+/// Whether every value is zero, without branching per value (so it vectorises). Passes skip
+/// the writes of a group that is zero in and so zero out: a state that is mostly zero (the
+/// first layers of any circuit, ancillas, GHZ) then leaves most of its pages untouched, still
+/// mapped to the kernel's zero page, which costs neither a fault nor memory bandwidth.
+#[inline(always)]
+fn is_zero<F: Real>(values: &[F]) -> bool {
+    !values.iter().fold(false, |any, &v| any | (v != F::zero()))
+}
+
 /// `a·b + c`, fused where the caller was compiled with FMA.
 #[inline(always)]
 fn madd<F: Real, const FMA: bool>(a: F, b: F, c: F) -> F {
@@ -331,6 +358,9 @@ unsafe fn runs<F: Real, const D: usize, const W: usize, const FMA: bool>(
         for c in 0..D {
             // SAFETY: in the state (see the function's contract); Complex<F> is two Fs.
             x[c] = unsafe { *f.add(2 * (base + off[c])).cast::<[F; W]>() };
+        }
+        if is_zero(x.as_flattened()) {
+            continue; // zero in, zero out: the pages stay untouched
         }
         for r0 in (0..D).step_by(r_rows) {
             let mut re_part = [[zero; W]; 4];
@@ -377,9 +407,13 @@ unsafe fn rows<F: Real, const DD: usize, const FMA: bool>(
             if pair { prep.base(g + 1) } else { prep.base(g) },
         ];
         let mut acc = [[zero; DD]; 2];
+        let mut inputs = [false; 2];
         for (c, &o) in off.iter().enumerate() {
             // SAFETY: in the state, this thread's groups.
             let x = bases.map(|b| unsafe { *p.0.add(b + o) });
+            for h in 0..2 {
+                inputs[h] |= (x[h].re != zero) | (x[h].im != zero);
+            }
             let pc: &[F; DD] = cp[c * DD..(c + 1) * DD].try_into().expect("column");
             let qc: &[F; DD] = cq[c * DD..(c + 1) * DD].try_into().expect("column");
             for j in 0..DD {
@@ -390,6 +424,9 @@ unsafe fn rows<F: Real, const DD: usize, const FMA: bool>(
             }
         }
         for h in 0..if pair { 2 } else { 1 } {
+            if !inputs[h] {
+                continue; // zero in, zero out
+            }
             for (r, &o) in off.iter().enumerate() {
                 // SAFETY: as above.
                 unsafe { *p.0.add(bases[h] + o) = Complex::new(acc[h][2 * r], acc[h][2 * r + 1]) };
@@ -426,6 +463,9 @@ unsafe fn diagonal_runs<F: Real, const W: usize>(
             // SAFETY: in the state, this thread's group; Complex<F> is two Fs.
             let dst: &mut [F; W] = unsafe { &mut *f.add(2 * (base + o)).cast::<[F; W]>() };
             let x = *dst;
+            if is_zero(&x) {
+                continue;
+            }
             *dst = std::array::from_fn(|j| {
                 let swapped = b * x[j ^ 1];
                 a * x[j] + if j % 2 == 0 { -swapped } else { swapped }
@@ -434,52 +474,59 @@ unsafe fn diagonal_runs<F: Real, const W: usize>(
     }
 }
 
-/// Safety: as for `runs`.
+/// Safety: as for `runs`; `run` is 1, 2, 4 or 8.
 unsafe fn permute<F: Real>(
     p: Ptr<F>,
     prep: &Prepared<F>,
-    perm: &[usize],
+    moves: &Moves<F>,
     groups: Range<usize>,
     run: usize,
 ) {
-    let d = prep.offsets.len();
-    if run <= 2 {
-        // One or two amplitudes per block index: held on the stack, no slices.
-        let mut held = [Complex::<F>::default(); 2 << MAX_BLOCK_QUBITS];
-        for g in groups {
-            let base = prep.base(g * run);
-            for (c, &o) in prep.offsets.iter().enumerate() {
-                for v in 0..run {
-                    // SAFETY: in the state, this thread's group.
-                    held[c * 2 + v] = unsafe { *p.0.add(base + o + v) };
-                }
-            }
-            for c in 0..d {
-                let to = base + prep.offsets[perm[c]];
-                for v in 0..run {
-                    // SAFETY: as above.
-                    unsafe { *p.0.add(to + v) = held[c * 2 + v] * prep.phases[c] };
-                }
-            }
-        }
-        return;
+    match run {
+        8 => unsafe { permute_runs::<F, 8>(p, prep, moves, groups) },
+        4 => unsafe { permute_runs::<F, 4>(p, prep, moves, groups) },
+        2 => unsafe { permute_runs::<F, 2>(p, prep, moves, groups) },
+        _ => unsafe { permute_runs::<F, 1>(p, prep, moves, groups) },
     }
-    let mut held = vec![Complex::<F>::default(); d * run];
+}
+
+/// Safety: as for `runs`. Each group's moved runs are read first and written after, so a
+/// cycle of the permutation needs no order. A run that is zero and replaces a zero run is
+/// not written, so a sparse state (GHZ) leaves its untouched pages alone.
+#[inline(always)]
+unsafe fn permute_runs<F: Real, const R: usize>(
+    p: Ptr<F>,
+    prep: &Prepared<F>,
+    moves: &Moves<F>,
+    groups: Range<usize>,
+) {
+    let mut held = vec![[Complex::<F>::default(); R]; moves.from.len()];
+    let mut zero = vec![false; moves.from.len()];
     for g in groups {
-        let base = prep.base(g * run);
-        for (c, &o) in prep.offsets.iter().enumerate() {
-            // SAFETY: in the state, this thread's group.
-            let src = unsafe { std::slice::from_raw_parts(p.0.add(base + o), run) };
-            held[c * run..(c + 1) * run].copy_from_slice(src);
+        let base = prep.base(g * R);
+        let mut any = false;
+        for ((h, z), &o) in held.iter_mut().zip(&mut zero).zip(&moves.from) {
+            // SAFETY: in the state, this thread's group; a run is R amplitudes in a row.
+            *h = unsafe { *p.0.add(base + o).cast::<[Complex<F>; R]>() };
+            // SAFETY: Complex<F> is two Fs.
+            *z = is_zero(unsafe { std::slice::from_raw_parts(h.as_ptr().cast::<F>(), 2 * R) });
+            any |= !*z;
         }
-        for (c, &r) in perm.iter().enumerate() {
-            let m = prep.phases[c];
-            // SAFETY: as above.
-            let dst =
-                unsafe { std::slice::from_raw_parts_mut(p.0.add(base + prep.offsets[r]), run) };
-            for (a, &x) in dst.iter_mut().zip(&held[c * run..(c + 1) * run]) {
-                *a = x * m;
+        if !any {
+            continue; // a permutation of zeros
+        }
+        for (i, &o) in moves.to.iter().enumerate() {
+            if zero[i] && zero[moves.replaces[i]] {
+                continue;
             }
+            // SAFETY: as above.
+            let dst = unsafe { &mut *p.0.add(base + o).cast::<[Complex<F>; R]>() };
+            *dst = if moves.unit {
+                held[i]
+            } else {
+                let m = moves.phase[i];
+                std::array::from_fn(|v| held[i][v] * m)
+            };
         }
     }
 }
@@ -504,6 +551,10 @@ unsafe fn diagonal_in_order<F: Real>(
         let high = prep.index_of(start);
         // SAFETY: this thread's chunk, inside the state.
         let dst = unsafe { std::slice::from_raw_parts_mut(p.0.add(start), table.len()) };
+        // SAFETY: Complex<F> is two Fs.
+        if is_zero(unsafe { std::slice::from_raw_parts(dst.as_ptr().cast::<F>(), 2 * dst.len()) }) {
+            continue;
+        }
         for (a, &low) in dst.iter_mut().zip(table) {
             *a = *a * phases[high | low];
         }

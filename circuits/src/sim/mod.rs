@@ -157,7 +157,7 @@ fn ready<F: Real>(steps: Vec<Step>) -> Vec<Ready<F>> {
 
 fn ready_one<F: Real>(step: Step) -> Ready<F> {
     match step {
-        Step::Block(b) => Step::Block(Prepared::new(&b.qubits, &b.controls, &b.matrix, b.diagonal)),
+        Step::Block(b) => Step::Block(Prepared::new(&b.qubits, &b.controls, &b.matrix)),
         Step::Gate(g) => Step::Gate(g),
         Step::Measure { qubit, clbit } => Step::Measure { qubit, clbit },
         Step::Reset { qubit } => Step::Reset { qubit },
