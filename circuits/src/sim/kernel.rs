@@ -109,6 +109,14 @@ impl Exec {
         self.pool.as_ref().map_or(1, |p| p.current_num_threads())
     }
 
+    /// `f` of each of `0..n`, in order, computed on the workers.
+    pub fn map<T: Send>(&self, n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+        match &self.pool {
+            Some(pool) if n > 1 => pool.install(|| (0..n).into_par_iter().map(&f).collect()),
+            _ => (0..n).map(f).collect(),
+        }
+    }
+
     /// Calls `f` on disjoint sub-ranges covering `0..groups`, in parallel when the pass
     /// touches at least `PARALLEL_MIN` amplitudes.
     fn split(&self, groups: usize, amps: usize, f: impl Fn(Range<usize>) + Sync) {

@@ -334,28 +334,7 @@ impl Simulator {
                     _ => None,
                 })
                 .collect();
-            // Sorted uniform draws, walked once against the running sum of probabilities.
-            let draws: Vec<f64> = (0..shots).map(|_| uniform(&mut rng)).collect();
-            let mut order: Vec<usize> = (0..draws.len()).collect();
-            order.sort_by(|&a, &b| draws[a].total_cmp(&draws[b]));
-            let mut picks = vec![0usize; draws.len()];
-            let zero = F::zero();
-            let last_nonzero = state
-                .iter()
-                .rposition(|a| a.re != zero || a.im != zero)
-                .unwrap_or(0);
-            let (mut acc, mut k) = (0.0, 0);
-            for (basis, amp) in state.iter().enumerate() {
-                acc += amp.norm_sqr().wide();
-                // Rounding can leave the sum just under 1: the last possible state takes the rest.
-                while k < order.len() && (draws[order[k]] < acc || basis == last_nonzero) {
-                    picks[order[k]] = basis;
-                    k += 1;
-                }
-                if k == order.len() {
-                    break;
-                }
-            }
+            let picks = draw(&state, shots, &mut rng, &exec);
             for basis in picks {
                 let mut bits = vec![false; nclbits];
                 for &(q, b) in &measures {
@@ -445,6 +424,82 @@ impl Simulator {
         }
         Ok(dist)
     }
+}
+
+/// Amplitudes per chunk when sampling: fixed, so the same seed draws the same shots whatever
+/// the thread count.
+const SAMPLE_CHUNK: usize = 1 << 16;
+
+/// `shots` basis indices drawn from `|amplitude|²`: each chunk's probability is summed (in
+/// parallel), the sorted uniform draws are scaled by the total and located among the
+/// chunks, and each chunk holding draws is walked once against its running sum.
+fn draw<F: Real>(state: &[Complex<F>], shots: u64, rng: &mut Pcg64Mcg, exec: &Exec) -> Vec<usize> {
+    let chunks: Vec<&[Complex<F>]> = state.chunks(SAMPLE_CHUNK).collect();
+    let sums = exec.map(chunks.len(), |c| probability(chunks[c]));
+    let total: f64 = sums.iter().sum();
+    let mut draws: Vec<(f64, usize)> = (0..shots as usize)
+        .map(|i| (uniform(rng) * total, i))
+        .collect();
+    draws.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // The draws falling in each chunk: [start, end) of `draws`, and the chunk's offset in
+    // the running sum.
+    let mut spans = Vec::new();
+    let (mut start, mut before) = (0, 0.0);
+    for (c, &p) in sums.iter().enumerate() {
+        let end = start + draws[start..].partition_point(|d| d.0 < before + p);
+        if end > start {
+            spans.push((c, start, end, before));
+        }
+        (start, before) = (end, before + p);
+    }
+    // Rounding can leave the last draws past the final sum: the last chunk that has any
+    // probability takes them.
+    if start < draws.len() {
+        let last = sums.iter().rposition(|&p| p > 0.0).unwrap_or(0);
+        match spans.last_mut() {
+            Some(s) if s.0 == last => s.2 = draws.len(),
+            _ => spans.push((last, start, draws.len(), before - sums[last])),
+        }
+    }
+    let found = exec.map(spans.len(), |s| {
+        let (c, start, end, before) = spans[s];
+        let chunk = chunks[c];
+        let last = chunk
+            .iter()
+            .rposition(|a| a.norm_sqr() != F::zero())
+            .unwrap_or(0);
+        let mut out = Vec::with_capacity(end - start);
+        let (mut acc, mut k) = (before, start);
+        for (j, a) in chunk.iter().enumerate() {
+            acc += a.norm_sqr().wide();
+            while k < end && (draws[k].0 < acc || j == last) {
+                out.push((draws[k].1, c * SAMPLE_CHUNK + j));
+                k += 1;
+            }
+            if k == end {
+                break;
+            }
+        }
+        out
+    });
+    let mut picks = vec![0; draws.len()];
+    for (i, basis) in found.into_iter().flatten() {
+        picks[i] = basis;
+    }
+    picks
+}
+
+/// The sum of `|a|²` over `amps`, in four lanes (the order is fixed, so the result is too).
+fn probability<F: Real>(amps: &[Complex<F>]) -> f64 {
+    let mut lanes = [0.0f64; 4];
+    let mut quads = amps.chunks_exact(4);
+    for q in &mut quads {
+        for (l, a) in lanes.iter_mut().zip(q) {
+            *l += a.norm_sqr().wide();
+        }
+    }
+    let rest: f64 = quads.remainder().iter().map(|a| a.norm_sqr().wide()).sum();
+    lanes.iter().sum::<f64>() + rest
 }
 
 /// |0…0⟩ of `n` qubits after `steps` (gates only).
