@@ -387,3 +387,148 @@ fn a_state_that_cannot_fit_is_refused_before_allocating() {
     .expect("over the limit");
     assert!(e.to_string().contains("at most 20"), "{e}");
 }
+
+/// A random gate that permutes basis states or only changes their phases (with up to two
+/// controls).
+fn random_permutation_gate(rng: &mut Pcg64Mcg, n: usize) -> Gate {
+    use GateKind::*;
+    loop {
+        let g = random_gate(rng, n, 2);
+        if matches!(g.kind, X | Z | S | T | Tdg | Rz | P | Swap | Rzz) {
+            return g;
+        }
+    }
+}
+
+#[test]
+fn wide_permutation_blocks_match_the_reference() {
+    // Runs of X, CX, CCX, SWAP and phases fuse past the dense width (up to 10 qubits); a few
+    // dense gates between them, and a state that is zero over most of its groups (only some
+    // qubits in superposition), so the passes' zero skipping is exercised too.
+    let mut rng = Pcg64Mcg::seed_from_u64(19);
+    let mut widest = 0;
+    for round in 0..30 {
+        let n = 6 + below(&mut rng, 9);
+        let mut gates: Vec<Gate> = (0..below(&mut rng, 4))
+            .map(|_| Gate {
+                kind: GateKind::H,
+                params: vec![],
+                controls: vec![],
+                targets: vec![below(&mut rng, n)],
+            })
+            .collect();
+        for _ in 0..10 + below(&mut rng, 90) {
+            gates.push(if below(&mut rng, 15) == 0 {
+                random_gate(&mut rng, n, 1)
+            } else {
+                random_permutation_gate(&mut rng, n)
+            });
+        }
+        let c = circuit(n, gates.iter().cloned().map(Op::Gate).collect(), 0);
+        for s in fuse::plan(&c.ops, 5) {
+            if let fuse::Step::Block(b) = s {
+                assert!(b.qubits.len() <= 5 || !matches!(b.matrix, fuse::Matrix::Dense(_)));
+                assert!(b.qubits.len() <= kernel::MAX_MONO_QUBITS);
+                widest = widest.max(b.qubits.len());
+            }
+        }
+        let want = reference_state(n, &gates);
+        for threads in [1, 3] {
+            let double = sim(5, Precision::Double, threads).statevector(&c).unwrap();
+            let d = max_diff(&double.amps, &want);
+            assert!(
+                d < 1e-12,
+                "round {round}, {n} qubits, {threads} threads: {d}"
+            );
+            let single = sim(5, Precision::Single, threads).statevector(&c).unwrap();
+            let d = max_diff(&single.amps, &want);
+            assert!(d < 1e-5, "round {round}, single, {threads} threads: {d}");
+        }
+    }
+    assert!(widest > 5, "no block wider than the dense width: {widest}");
+}
+
+#[test]
+fn a_cx_ladder_takes_one_pass_per_ten_qubits() {
+    let n = 26;
+    let mut ops = vec![Op::Gate(Gate {
+        kind: GateKind::H,
+        params: vec![],
+        controls: vec![],
+        targets: vec![0],
+    })];
+    ops.extend((0..n - 1).map(|q| {
+        Op::Gate(Gate {
+            kind: GateKind::X,
+            params: vec![],
+            controls: vec![q],
+            targets: vec![q + 1],
+        })
+    }));
+    let steps = fuse::plan(&ops, 5);
+    assert!(steps.len() <= 4, "{} passes", steps.len());
+    // Fusion 0 still means one step per gate.
+    assert_eq!(fuse::plan(&ops, 0).len(), n);
+}
+
+#[test]
+fn sampling_is_exact_across_chunks_and_threads() {
+    // 18 qubits are four sampling chunks; amplitudes spread over all of them, one chunk empty.
+    let n = 18;
+    let mut gates = vec![];
+    for q in [0, 3, 16] {
+        gates.push(Gate {
+            kind: GateKind::Ry,
+            params: vec![0.4 + q as f64 * 0.1],
+            controls: vec![],
+            targets: vec![q],
+        });
+    }
+    let mut ops: Vec<Op> = gates.iter().cloned().map(Op::Gate).collect();
+    ops.extend((0..n).map(|q| Op::Measure { qubit: q, clbit: q }));
+    let c = circuit(n, ops, n);
+    let want = reference_state(n, &gates);
+    let shots = 40_000;
+    let runs: Vec<Shots> = [1, 2, 5]
+        .iter()
+        .map(|&t| {
+            sim(5, Precision::Double, t)
+                .run_counts(&c, shots, 42)
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        runs.windows(2).all(|w| w[0] == w[1]),
+        "threads changed the shots"
+    );
+    let counts = &runs[0].counts;
+    assert_eq!(runs[0].total(), shots);
+    for (bits, &k) in counts {
+        let index = bits.iter().rev().fold(0, |i, &b| i << 1 | usize::from(b));
+        let p = want[index].norm_sqr();
+        assert!(p > 0.0, "an impossible outcome: {index}");
+        // Within 5 standard deviations of the expected count.
+        let (mean, sd) = (p * shots as f64, (p * (1.0 - p) * shots as f64).sqrt());
+        assert!(
+            (k as f64 - mean).abs() < 5.0 * sd + 1.0,
+            "{index}: {k} vs {mean:.0}"
+        );
+    }
+    assert_eq!(counts.len(), 8);
+    // All the probability at the very last amplitude: every shot finds it.
+    let all_ones: Vec<Op> = (0..n)
+        .map(|q| {
+            Op::Gate(Gate {
+                kind: GateKind::X,
+                params: vec![],
+                controls: vec![],
+                targets: vec![q],
+            })
+        })
+        .chain((0..n).map(|q| Op::Measure { qubit: q, clbit: q }))
+        .collect();
+    let got = sim(5, Precision::Single, 2)
+        .run_counts(&circuit(n, all_ones, n), 1000, 1)
+        .unwrap();
+    assert_eq!(got.counts.get(&vec![true; n]), Some(&1000));
+}
