@@ -109,6 +109,22 @@ impl Exec {
         self.pool.as_ref().map_or(1, |p| p.current_num_threads())
     }
 
+    /// The same instruction set on the calling thread alone.
+    pub fn serial(&self) -> Exec {
+        Exec {
+            isa: self.isa,
+            pool: None,
+        }
+    }
+
+    /// Calls `f` on each `size`-long chunk of `amps`, on the workers.
+    pub fn chunks<T: Send>(&self, amps: &mut [T], size: usize, f: impl Fn(&mut [T]) + Sync) {
+        match &self.pool {
+            Some(pool) => pool.install(|| amps.par_chunks_mut(size).for_each(&f)),
+            None => amps.chunks_mut(size).for_each(f),
+        }
+    }
+
     /// `f` of each of `0..n`, in order, computed on the workers.
     pub fn map<T: Send>(&self, n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
         match &self.pool {
@@ -258,7 +274,11 @@ impl<F: Real> Prepared<F> {
         let Some(&lowest) = self.fixed.first() else {
             return; // no qubits: nothing to do
         };
-        debug_assert!(self.fixed.last().is_some_and(|&q| 1 << q < total));
+        // Every index a pass computes lies in the state: checked once per pass, not per group.
+        assert!(
+            self.fixed.last().is_some_and(|&q| 1 << q < total),
+            "a block past the state"
+        );
         // Amplitudes of a group sit in runs as long as the lowest qubit the block fixes.
         let run = (1usize << lowest).min(F::RUN);
         let bases = total >> self.fixed.len();
@@ -294,6 +314,11 @@ impl<F: Real> Prepared<F> {
                 dispatch_rows(exec.isa, ptr, self, r)
             });
         }
+    }
+
+    /// The highest qubit the block reads (its own or a control); 0 for none.
+    pub fn highest(&self) -> usize {
+        self.fixed.last().copied().unwrap_or(0)
     }
 
     /// The block index of amplitude `i`: its bits at the block's qubits.
