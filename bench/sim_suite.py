@@ -6,7 +6,9 @@ ladder with ancillas), at 20, 24 and 26 qubits, 1000 shots, every qubit measured
 
 Each circuit is built once as a list of gates and handed to each simulator in its own form
 (OpenQASM 2 for azq, QuantumCircuit for Aer, a qulacs circuit, a cirq circuit for qsim).
-Times (ms, median of --repeat at 20 qubits, fewer above):
+Times (ms, median of --repeat runs at 20 and 24 qubits, one run of each anchor at 26;
+azq, a fresh process each run, takes at least 3 runs everywhere, since on a VM the first touch
+of fresh memory varies by up to half a second from run to run):
 - azq: what `azq simulate --json` reports for simulating and sampling (parsing excluded),
   `--threads 1`, double and `--precision single`;
 - Aer 0.18: `AerSimulator(method="statevector", max_parallel_threads=1)`, `.run().result()`
@@ -243,13 +245,14 @@ def main() -> int:
     for name in args.circuits:
         for n in args.qubits:
             gates = SUITE[name](n)
-            # Fewer repeats as the state grows (each 2 qubits more is 4× the time).
-            r = max(1, args.repeat >> max(0, (n - 20) // 3))
+            # Fewer repeats of the anchors at 26 qubits (minutes each); azq takes at least 3.
+            r = args.repeat if n < 26 else max(1, args.repeat // 3)
             row = {"circuit": name, "qubits": n, "gates": len(gates)}
-            row["azq"] = time_azq(azq, n, gates, r, "--threads", "1", *extra)
-            row["azq single"] = time_azq(azq, n, gates, r, "--threads", "1", "--precision", "single", *extra)
+            ra = max(r, 3)
+            row["azq"] = time_azq(azq, n, gates, ra, "--threads", "1", *extra)
+            row["azq single"] = time_azq(azq, n, gates, ra, "--threads", "1", "--precision", "single", *extra)
             if args.threads_check and n >= 24:
-                row["azq 2 threads"] = time_azq(azq, n, gates, r, "--threads", "2", *extra)
+                row["azq 2 threads"] = time_azq(azq, n, gates, ra, "--threads", "2", *extra)
             if not args.only_azq:
                 row["Aer"] = time_aer(n, gates, r)
                 row["qulacs"] = time_qulacs(n, gates, r)
