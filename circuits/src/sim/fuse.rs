@@ -1,6 +1,6 @@
 //! Gate fusion: a circuit's operations become a plan of steps, where runs of gates become
 //! blocks of at most `k` qubits, each one matrix (dense, diagonal or a permutation with
-//! phases) applied in one pass.
+//! phases) applied in one pass; permutation blocks then merge up to `MAX_MONO_QUBITS`.
 //!
 //! A gate may join an open block at or after the last block that touches any of its qubits
 //! (so no gate moves past another on a shared qubit) whose qubits together with the gate's
