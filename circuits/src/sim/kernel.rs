@@ -135,7 +135,7 @@ impl Exec {
 
     /// Calls `f` on disjoint sub-ranges covering `0..groups`, in parallel when the pass
     /// touches at least `PARALLEL_MIN` amplitudes.
-    fn split(&self, groups: usize, amps: usize, f: impl Fn(Range<usize>) + Sync) {
+    pub(super) fn split(&self, groups: usize, amps: usize, f: impl Fn(Range<usize>) + Sync) {
         match &self.pool {
             Some(pool) if amps >= PARALLEL_MIN && groups > 1 => {
                 let chunks = (pool.current_num_threads() * 4).min(groups);
@@ -345,17 +345,26 @@ impl<F: Real> Prepared<F> {
 /// base plus the block's offsets, and the base has zeros at every block qubit and the same
 /// fixed bits at every control).
 #[derive(Clone, Copy)]
-struct Ptr<F>(*mut Complex<F>);
+pub(super) struct Ptr<F>(pub(super) *mut Complex<F>);
 // SAFETY: see the type's comment: concurrent workers write disjoint amplitudes.
 unsafe impl<F> Send for Ptr<F> {}
 unsafe impl<F> Sync for Ptr<F> {}
+
+impl<F> Ptr<F> {
+    /// Safety: `start..start + len` lies in the state, and no other worker touches it while
+    /// the slice lives.
+    pub(super) unsafe fn slice<'a>(self, start: usize, len: usize) -> &'a mut [Complex<F>] {
+        // SAFETY: the caller's contract.
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(start), len) }
+    }
+}
 
 /// Whether every value is zero, without branching per value (so it vectorises). Passes skip
 /// the writes of a group that is zero in and so zero out: a state that is mostly zero (the
 /// first layers of any circuit, ancillas, GHZ) then leaves most of its pages untouched, still
 /// mapped to the kernel's zero page, which costs neither a fault nor memory bandwidth.
 #[inline(always)]
-fn is_zero<F: Real>(values: &[F]) -> bool {
+pub(super) fn is_zero<F: Real>(values: &[F]) -> bool {
     !values.iter().fold(false, |any, &v| any | (v != F::zero()))
 }
 

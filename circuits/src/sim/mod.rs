@@ -6,6 +6,7 @@
 
 pub mod fuse;
 pub mod kernel;
+mod local;
 mod memory;
 pub mod reference;
 
@@ -509,41 +510,9 @@ fn final_state<F: Real>(
     exec: &Exec,
 ) -> Result<Vec<Complex<F>>, ProgramError> {
     let mut amps = memory::allocate::<F>(n, F::PRECISION)?;
-    let steps = ready::<F>(steps);
-    let local =
-        LOCAL_BYTES.trailing_zeros() as usize - F::PRECISION.bytes().trailing_zeros() as usize;
-    let is_local = |s: &Ready<F>| matches!(s, Step::Block(b) if b.highest() < local);
-    let mut i = 0;
-    while i < steps.len() {
-        let run = steps[i..].iter().take_while(|s| is_local(s)).count();
-        if run >= 2 && n > local {
-            // Blocks on low qubits only: each cache-sized chunk of the state goes through
-            // all of them while it is in the cache, rather than each block streaming the
-            // whole state from memory.
-            let serial = exec.serial();
-            exec.chunks(&mut amps, 1 << local, |chunk| {
-                for s in &steps[i..i + run] {
-                    if let Step::Block(b) = s {
-                        b.apply(chunk, &serial);
-                    }
-                }
-            });
-            i += run;
-            continue;
-        }
-        match &steps[i] {
-            Step::Block(b) => b.apply(&mut amps, exec),
-            Step::Gate(g) => reference::apply(&mut amps, g),
-            _ => unreachable!("a plan of gates holds only gates"),
-        }
-        i += 1;
-    }
+    local::apply(&local::parts::<F>(n, steps), &mut amps, exec);
     Ok(amps)
 }
-
-/// The size of the chunks that runs of blocks on low qubits are applied to in turn: half a
-/// core's L2 cache on the machines measured (bench/README.md).
-const LOCAL_BYTES: usize = 1 << 19;
 
 fn run_step<F: Real>(
     s: &mut [Complex<F>],

@@ -534,6 +534,64 @@ fn sampling_is_exact_across_chunks_and_threads() {
 }
 
 #[test]
+fn runs_of_blocks_on_few_qubits_applied_by_sub_state_match_the_reference() {
+    // 19 qubits is more than a sub-state holds in either precision (15 and 16 qubits). Layers
+    // of light gates (one and two qubits, permutations) on a scattered set of qubits (gathered
+    // and scattered back), on the lowest ones (worked on in place, chunk by chunk), and the
+    // odd gate outside both, which ends a run.
+    let mut rng = Pcg64Mcg::seed_from_u64(23);
+    let n = 19;
+    let scattered = [0, 2, 5, 6, 9, 11, 13, 16, 18];
+    let mut gates = reference_gates_h(n);
+    for layer in 0..8 {
+        let on: &[usize] = if layer % 2 == 0 {
+            &scattered
+        } else {
+            &[0, 1, 2, 3, 4, 5, 6, 7, 8]
+        };
+        for _ in 0..30 {
+            let mut g = random_gate(&mut rng, 2, 0);
+            if below(&mut rng, 3) == 0 {
+                g = random_permutation_gate(&mut rng, on.len());
+            }
+            let shift = below(&mut rng, on.len() - 1);
+            g.targets
+                .iter_mut()
+                .chain(&mut g.controls)
+                .for_each(|q| *q = on[(*q + shift) % on.len()]);
+            gates.push(g);
+        }
+        gates.push(random_gate(&mut rng, n, 1));
+    }
+    let c = circuit(n, gates.iter().cloned().map(Op::Gate).collect(), 0);
+    fn locals<F: kernel::Real>(n: usize, plan: Vec<fuse::Step>) -> (usize, usize) {
+        let parts = local::parts::<F>(n, plan);
+        let runs = parts.iter().filter(|p| matches!(p, local::Part::Local(_)));
+        (
+            runs.clone().count(),
+            runs.filter(|p| matches!(p, local::Part::Local(l) if l.gathered()))
+                .count(),
+        )
+    }
+    let plan = sim(5, Precision::Double, 1).plan(&c.ops);
+    for (runs, gathered) in [locals::<f64>(n, plan.clone()), locals::<f32>(n, plan)] {
+        assert!(
+            runs >= 2 && gathered >= 1,
+            "{runs} runs, {gathered} gathered"
+        );
+    }
+    let want = reference_state(n, &gates);
+    for threads in [1, 3] {
+        let double = sim(5, Precision::Double, threads).statevector(&c).unwrap();
+        let d = max_diff(&double.amps, &want);
+        assert!(d < 1e-12, "{threads} threads: {d}");
+        let single = sim(5, Precision::Single, threads).statevector(&c).unwrap();
+        let d = max_diff(&single.amps, &want);
+        assert!(d < 1e-5, "single, {threads} threads: {d}");
+    }
+}
+
+#[test]
 fn runs_of_low_blocks_applied_chunk_by_chunk_match_the_reference() {
     // 18 qubits is more than a cache chunk holds in either precision (15 and 16 qubits), so
     // runs of blocks below qubit 15 go through the state chunk by chunk; the odd gate on a
