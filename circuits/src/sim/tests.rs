@@ -83,6 +83,18 @@ fn sim(fusion: usize, precision: Precision, threads: usize) -> Simulator {
     }
 }
 
+/// The circuit's final state in both precisions against `want` (to 1e-12 and 1e-5).
+fn assert_matches(c: &Circuit, want: &[C], fusion: usize, threads: usize, what: &str) {
+    for (precision, tolerance) in [(Precision::Double, 1e-12), (Precision::Single, 1e-5)] {
+        let got = sim(fusion, precision, threads).statevector(c).unwrap();
+        let d = max_diff(&got.amps, want);
+        assert!(
+            d < tolerance,
+            "{what}, {precision:?}, fusion {fusion}, {threads} threads: {d}"
+        );
+    }
+}
+
 #[test]
 fn fused_states_match_the_reference_in_both_precisions() {
     let mut rng = Pcg64Mcg::seed_from_u64(7);
@@ -94,12 +106,7 @@ fn fused_states_match_the_reference_in_both_precisions() {
         let c = circuit(n, gates.iter().cloned().map(Op::Gate).collect(), 0);
         let want = reference_state(n, &gates);
         for fusion in 0..=5 {
-            let double = sim(fusion, Precision::Double, 1).statevector(&c).unwrap();
-            let d = max_diff(&double.amps, &want);
-            assert!(d < 1e-12, "round {round}, {n} qubits, fusion {fusion}: {d}");
-            let single = sim(fusion, Precision::Single, 1).statevector(&c).unwrap();
-            let d = max_diff(&single.amps, &want);
-            assert!(d < 1e-5, "round {round}, single, fusion {fusion}: {d}");
+            assert_matches(&c, &want, fusion, 1, &format!("round {round}, {n} qubits"));
         }
     }
 }
@@ -174,16 +181,7 @@ fn threads_change_nothing() {
     let c = circuit(n, gates.iter().cloned().map(Op::Gate).collect(), 0);
     let want = reference_state(n, &gates);
     for threads in [1, 2, 3, 8] {
-        for precision in [Precision::Double, Precision::Single] {
-            let got = sim(4, precision, threads).statevector(&c).unwrap();
-            let tol = if precision == Precision::Double {
-                1e-12
-            } else {
-                1e-5
-            };
-            let d = max_diff(&got.amps, &want);
-            assert!(d < tol, "{threads} threads, {precision:?}: {d}");
-        }
+        assert_matches(&c, &want, 4, threads, "threads");
     }
 }
 
@@ -434,15 +432,7 @@ fn wide_permutation_blocks_match_the_reference() {
         }
         let want = reference_state(n, &gates);
         for threads in [1, 3] {
-            let double = sim(5, Precision::Double, threads).statevector(&c).unwrap();
-            let d = max_diff(&double.amps, &want);
-            assert!(
-                d < 1e-12,
-                "round {round}, {n} qubits, {threads} threads: {d}"
-            );
-            let single = sim(5, Precision::Single, threads).statevector(&c).unwrap();
-            let d = max_diff(&single.amps, &want);
-            assert!(d < 1e-5, "round {round}, single, {threads} threads: {d}");
+            assert_matches(&c, &want, 5, threads, &format!("round {round}, {n} qubits"));
         }
     }
     assert!(widest > 5, "no block wider than the dense width: {widest}");
@@ -582,12 +572,7 @@ fn runs_of_blocks_on_few_qubits_applied_by_sub_state_match_the_reference() {
     }
     let want = reference_state(n, &gates);
     for threads in [1, 3] {
-        let double = sim(5, Precision::Double, threads).statevector(&c).unwrap();
-        let d = max_diff(&double.amps, &want);
-        assert!(d < 1e-12, "{threads} threads: {d}");
-        let single = sim(5, Precision::Single, threads).statevector(&c).unwrap();
-        let d = max_diff(&single.amps, &want);
-        assert!(d < 1e-5, "single, {threads} threads: {d}");
+        assert_matches(&c, &want, 5, threads, "sub-states");
     }
 }
 
@@ -612,11 +597,6 @@ fn runs_of_low_blocks_applied_chunk_by_chunk_match_the_reference() {
     let c = circuit(n, gates.iter().cloned().map(Op::Gate).collect(), 0);
     let want = reference_state(n, &gates);
     for threads in [1, 3] {
-        let double = sim(5, Precision::Double, threads).statevector(&c).unwrap();
-        let d = max_diff(&double.amps, &want);
-        assert!(d < 1e-12, "{threads} threads: {d}");
-        let single = sim(5, Precision::Single, threads).statevector(&c).unwrap();
-        let d = max_diff(&single.amps, &want);
-        assert!(d < 1e-5, "single, {threads} threads: {d}");
+        assert_matches(&c, &want, 5, threads, "low chunks");
     }
 }
