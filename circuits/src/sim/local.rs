@@ -3,7 +3,7 @@
 //! for the whole run instead of once per block.
 //!
 //! A run's qubits `S` (with the lowest three always in, so sub-states are made of whole runs
-//! of 8 amplitudes, two or four cache lines) split every index into its bits at `S` and the
+//! of 8 amplitudes, one or two cache lines) split every index into its bits at `S` and the
 //! rest. For each value of the rest, the 2^|S| amplitudes sharing it form a sub-state on
 //! which the run's blocks act exactly as on the whole state, their qubits renumbered to
 //! their places in `S`. When `S` is the lowest qubits, a sub-state is a contiguous chunk and
@@ -15,8 +15,8 @@ use super::fuse::{Block, Matrix, Step};
 use super::kernel::{Exec, Prepared, Ptr, Real, is_zero};
 use super::{Ready, reference};
 
-/// The bytes of amplitudes a sub-state holds: half a core's L2 cache on the machines measured
-/// (AMD EPYC, 1 MiB; see bench/README.md).
+/// The bytes of amplitudes a sub-state holds: half a core's L2 cache on the machine measured
+/// (an AMD EPYC with 1 MiB per core), leaving room for the blocks' tables.
 const LOCAL_BYTES: usize = 1 << 19;
 
 /// Qubits always in a run's set: a sub-state is made of runs of 2^3 amplitudes.
