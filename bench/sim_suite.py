@@ -7,7 +7,7 @@ ladder with ancillas), at 20, 24 and 26 qubits, 1000 shots, every qubit measured
 Each circuit is built once as a list of gates and handed to each simulator in its own form
 (OpenQASM 2 for azq, QuantumCircuit for Aer, a qulacs circuit, a cirq circuit for qsim).
 Times (ms, median of --repeat runs at 20 and 24 qubits, one run of each anchor at 26;
-azq, a fresh process each run, takes at least 3 runs everywhere, since on a VM the first touch
+azq, a fresh process each run, takes at least 5 runs everywhere, since on a VM the first touch
 of fresh memory varies by up to half a second from run to run):
 - azq: what `azq simulate --json` reports for simulating and sampling (parsing excluded),
   `--threads 1`, double and `--precision single`;
@@ -245,10 +245,10 @@ def main() -> int:
     for name in args.circuits:
         for n in args.qubits:
             gates = SUITE[name](n)
-            # Fewer repeats of the anchors at 26 qubits (minutes each); azq takes at least 3.
+            # Fewer repeats of the anchors at 26 qubits (minutes each); azq takes at least 5.
             r = args.repeat if n < 26 else max(1, args.repeat // 3)
             row = {"circuit": name, "qubits": n, "gates": len(gates)}
-            ra = max(r, 3)
+            ra = max(r, 5)
             row["azq"] = time_azq(azq, n, gates, ra, "--threads", "1", *extra)
             row["azq single"] = time_azq(azq, n, gates, ra, "--threads", "1", "--precision", "single", *extra)
             if args.threads_check and n >= 24:
