@@ -86,10 +86,6 @@ impl Matrix {
             .collect();
         Matrix::Permutation { perm, phase }
     }
-
-    pub fn is_diagonal(&self) -> bool {
-        matches!(self, Matrix::Diagonal(_))
-    }
 }
 
 /// How far back a gate looks for a block to join (keeps planning linear).
@@ -173,19 +169,11 @@ struct Mono {
 impl Mono {
     fn of(g: &Gate) -> Option<Mono> {
         let m = mask(g);
-        let d = 1usize << m.count_ones();
-        let matrix = dense(m, std::slice::from_ref(g));
-        let mut perm = vec![0; d];
-        let mut phase = vec![C::new(0.0, 0.0); d];
-        for col in 0..d {
-            let mut rows = (0..d).filter(|&r| matrix[r * d + col] != C::new(0.0, 0.0));
-            let row = rows.next()?;
-            if rows.next().is_some() {
-                return None;
-            }
-            perm[col] = row;
-            phase[col] = matrix[row * d + col];
-        }
+        let (perm, phase) = match Matrix::of_dense(dense(m, std::slice::from_ref(g))) {
+            Matrix::Dense(_) => return None,
+            Matrix::Diagonal(phase) => ((0..phase.len()).collect(), phase),
+            Matrix::Permutation { perm, phase } => (perm, phase),
+        };
         Some(Mono {
             mask: m,
             perm,
@@ -264,6 +252,11 @@ impl Mono {
             phase,
         }
     }
+}
+
+/// The qubits of a mask, ascending.
+pub(super) fn qubits_of(mask: u64) -> Vec<usize> {
+    (0..64).filter(|q| mask >> q & 1 == 1).collect()
 }
 
 fn mask(g: &Gate) -> u64 {
@@ -408,7 +401,7 @@ fn close(open: &mut Vec<Open>, steps: &mut Vec<Step>, k: usize) {
             // A product known to be a permutation needs no dense matrix (and may be too wide
             // for one).
             Some(mono) if b.gates.len() > 1 => Step::Block(Block {
-                qubits: (0..64).filter(|q| b.mask >> q & 1 == 1).collect(),
+                qubits: qubits_of(b.mask),
                 controls: vec![],
                 matrix: mono.into_matrix(),
                 gates: b.gates.len(),
@@ -485,7 +478,7 @@ fn single(op: &Op) -> Step {
 /// The block of `gates` (in order) on the qubits of `mask`, or the gate alone when it is too
 /// wide for the kernels.
 fn block(mask: u64, gates: &[Gate]) -> Step {
-    let qubits: Vec<usize> = (0..64).filter(|q| mask >> q & 1 == 1).collect();
+    let qubits = qubits_of(mask);
     if qubits.len() > MAX_BLOCK_QUBITS {
         debug_assert_eq!(gates.len(), 1);
         return Step::Gate(gates[0].clone());
@@ -501,7 +494,7 @@ fn block(mask: u64, gates: &[Gate]) -> Step {
 /// The matrix of `gates` (in order) on the qubits of `mask`, row-major, bit j of an index
 /// being the j-th lowest qubit: each basis column run through the reference path.
 fn dense(mask: u64, gates: &[Gate]) -> Vec<C> {
-    let qubits: Vec<usize> = (0..64).filter(|q| mask >> q & 1 == 1).collect();
+    let qubits = qubits_of(mask);
     let local = |q: &usize| {
         qubits
             .binary_search(q)

@@ -368,6 +368,13 @@ pub(super) fn is_zero<F: Real>(values: &[F]) -> bool {
     !values.iter().fold(false, |any, &v| any | (v != F::zero()))
 }
 
+/// Amplitudes as their interleaved parts.
+#[inline(always)]
+pub(super) fn as_floats<F: Real>(amps: &[Complex<F>]) -> &[F] {
+    // SAFETY: Complex<F> is `repr(C)` of two Fs.
+    unsafe { std::slice::from_raw_parts(amps.as_ptr().cast::<F>(), 2 * amps.len()) }
+}
+
 /// `a·b + c`, fused where the caller was compiled with FMA.
 #[inline(always)]
 fn madd<F: Real, const FMA: bool>(a: F, b: F, c: F) -> F {
@@ -550,8 +557,7 @@ unsafe fn permute_runs<F: Real, const R: usize>(
         for ((h, z), &o) in held.iter_mut().zip(&mut zero).zip(&moves.from) {
             // SAFETY: in the state, this thread's group; a run is R amplitudes in a row.
             *h = unsafe { *p.0.add(base + o).cast::<[Complex<F>; R]>() };
-            // SAFETY: Complex<F> is two Fs.
-            *z = is_zero(unsafe { std::slice::from_raw_parts(h.as_ptr().cast::<F>(), 2 * R) });
+            *z = is_zero(as_floats(h));
             any |= !*z;
         }
         if !any {
@@ -593,8 +599,7 @@ unsafe fn diagonal_in_order<F: Real>(
         let high = prep.index_of(start);
         // SAFETY: this thread's chunk, inside the state.
         let dst = unsafe { std::slice::from_raw_parts_mut(p.0.add(start), table.len()) };
-        // SAFETY: Complex<F> is two Fs.
-        if is_zero(unsafe { std::slice::from_raw_parts(dst.as_ptr().cast::<F>(), 2 * dst.len()) }) {
+        if is_zero(as_floats(dst)) {
             continue;
         }
         for (a, &low) in dst.iter_mut().zip(table) {

@@ -12,7 +12,7 @@
 use num_complex::Complex;
 
 use super::fuse::{Block, Matrix, Step};
-use super::kernel::{Exec, Prepared, Ptr, Real, is_zero};
+use super::kernel::{Exec, Prepared, Ptr, Real, as_floats, is_zero};
 use super::{Ready, reference};
 
 /// The bytes of amplitudes a sub-state holds: half a core's L2 cache on the machine measured
@@ -125,7 +125,7 @@ pub fn parts<F: Real>(n: usize, steps: Vec<Step>) -> Vec<Part<F>> {
 
 impl<F: Real> Local<F> {
     fn new(set: u64, run: &[Block]) -> Local<F> {
-        let qubits: Vec<usize> = (0..64).filter(|q| set >> q & 1 == 1).collect();
+        let qubits = super::fuse::qubits_of(set);
         let place = |q: &usize| qubits.binary_search(q).expect("the set holds the block");
         let blocks = run
             .iter()
@@ -221,11 +221,6 @@ fn copy<F: Real>(to: &mut [Complex<F>], from: &[Complex<F>]) {
         let t: &mut [Complex<F>; 1 << LOW] = t.try_into().expect("a whole run");
         *t = f.try_into().expect("a whole run");
     }
-}
-
-fn as_floats<F: Real>(amps: &[Complex<F>]) -> &[F] {
-    // SAFETY: Complex<F> is `repr(C)` of two Fs.
-    unsafe { std::slice::from_raw_parts(amps.as_ptr().cast::<F>(), 2 * amps.len()) }
 }
 
 /// Applies `parts` to `amps`.
